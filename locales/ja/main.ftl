@@ -1,0 +1,32 @@
+channel-news-title = 広東省外事ニュース
+channel-news-description = 広東省人民政府外事弁公室からのニュース:友好都市、交流と協力。
+channel-science-tech-title = 広東省の国際科学技術協力
+channel-science-tech-description = 科学技術、新エネルギー、バイオ医薬、ロボット分野におけるパートナー地域との協力。
+site-title = 広東省外事 — フィード
+landing-intro = フィードリーダーでニュースを購読できます。各チャンネルは複数の言語で提供しています。
+landing-feeds-heading = フィード
+landing-other-languages = ほかの言語
+landing-opml = すべてのフィード(OPML)
+feed-format-rss = RSS 2.0
+feed-format-atom = Atom 1.0
+feed-format-json = JSON Feed 1.1
+article-count = { $count ->
+   *[other] { $count } 件の記事
+}
+article-other-languages = ほかの言語で読む
+article-published = 公開日:{ $date }
+article-updated = 更新日:{ $date }
+article-fallback = この記事はまだお使いの言語では提供されていません。{ $language }で表示しています。
+article-machine-translated = この翻訳は機械翻訳によるものです。
+article-correction = 訂正:{ $note }
+article-retracted = この記事は撤回されました。
+article-back = 記事一覧に戻る
+topic-friendship-cities = 友好都市
+topic-science-technology = 科学技術
+topic-new-energy = 新エネルギー
+topic-bio-medicine = バイオ医薬
+topic-robotics = ロボット
+topic-education = 教育
+topic-urban-management = 都市管理
+topic-olympics-2032 = ブリスベン2032
+topic-youth-culture = 青少年と文化

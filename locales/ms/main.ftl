@@ -1,0 +1,32 @@
+channel-news-title = Berita Hal Ehwal Luar Guangdong
+channel-news-description = Berita daripada Pejabat Hal Ehwal Luar Wilayah Guangdong: bandar sahabat, pertukaran dan kerjasama.
+channel-science-tech-title = Kerjasama Sains dan Teknologi Antarabangsa Guangdong
+channel-science-tech-description = Kerjasama dengan wilayah rakan kongsi dalam bidang sains dan teknologi, tenaga baharu, bioperubatan dan robotik.
+site-title = Hal Ehwal Luar Guangdong — Suapan
+landing-intro = Langgan berita kami dalam pembaca suapan anda. Setiap saluran tersedia dalam beberapa bahasa.
+landing-feeds-heading = Suapan
+landing-other-languages = Bahasa lain
+landing-opml = Semua suapan dalam format OPML
+feed-format-rss = RSS 2.0
+feed-format-atom = Atom 1.0
+feed-format-json = JSON Feed 1.1
+article-count = { $count ->
+   *[other] { $count } artikel
+}
+article-other-languages = Baca dalam bahasa lain
+article-published = Diterbitkan { $date }
+article-updated = Dikemas kini { $date }
+article-fallback = Artikel ini belum tersedia dalam bahasa anda. Artikel ini dipaparkan dalam { $language }.
+article-machine-translated = Terjemahan ini dihasilkan oleh mesin.
+article-correction = Pembetulan: { $note }
+article-retracted = Artikel ini telah ditarik balik.
+article-back = Kembali ke semua artikel
+topic-friendship-cities = Bandar sahabat
+topic-science-technology = Sains dan teknologi
+topic-new-energy = Tenaga baharu
+topic-bio-medicine = Bioperubatan
+topic-robotics = Robotik
+topic-education = Pendidikan
+topic-urban-management = Pengurusan bandar
+topic-olympics-2032 = Brisbane 2032
+topic-youth-culture = Belia dan budaya

@@ -1,0 +1,32 @@
+channel-news-title = 广东外事新闻
+channel-news-description = 广东省人民政府外事办公室新闻:国际友城、交流与合作。
+channel-science-tech-title = 广东国际科技合作
+channel-science-tech-description = 与伙伴地区在科技、新能源、生物医药和机器人领域的合作。
+site-title = 广东外事 — 订阅源
+landing-intro = 在您的阅读器中订阅我们的新闻。每个频道均提供多种语言版本。
+landing-feeds-heading = 订阅源
+landing-other-languages = 其他语言
+landing-opml = 以 OPML 格式获取全部订阅源
+feed-format-rss = RSS 2.0
+feed-format-atom = Atom 1.0
+feed-format-json = JSON Feed 1.1
+article-count = { $count ->
+   *[other] { $count } 篇文章
+}
+article-other-languages = 阅读其他语言版本
+article-published = 发布于 { $date }
+article-updated = 更新于 { $date }
+article-fallback = 本文暂无您所用语言的版本,现以{ $language }显示。
+article-machine-translated = 本译文由机器翻译生成。
+article-correction = 更正:{ $note }
+article-retracted = 本文已撤回。
+article-back = 返回全部文章
+topic-friendship-cities = 国际友城
+topic-science-technology = 科学技术
+topic-new-energy = 新能源
+topic-bio-medicine = 生物医药
+topic-robotics = 机器人
+topic-education = 教育
+topic-urban-management = 城市管理
+topic-olympics-2032 = 布里斯班2032
+topic-youth-culture = 青年与文化

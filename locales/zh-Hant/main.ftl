@@ -1,0 +1,32 @@
+channel-news-title = 廣東外事新聞
+channel-news-description = 廣東省人民政府外事辦公室新聞:國際友城、交流與合作。
+channel-science-tech-title = 廣東國際科技合作
+channel-science-tech-description = 與夥伴地區在科技、新能源、生物醫藥和機器人領域的合作。
+site-title = 廣東外事 — 訂閱源
+landing-intro = 在您的閱讀器中訂閱我們的新聞。每個頻道均提供多種語言版本。
+landing-feeds-heading = 訂閱源
+landing-other-languages = 其他語言
+landing-opml = 以 OPML 格式取得全部訂閱源
+feed-format-rss = RSS 2.0
+feed-format-atom = Atom 1.0
+feed-format-json = JSON Feed 1.1
+article-count = { $count ->
+   *[other] { $count } 篇文章
+}
+article-other-languages = 閱讀其他語言版本
+article-published = 發布於 { $date }
+article-updated = 更新於 { $date }
+article-fallback = 本文尚無您所用語言的版本,現以{ $language }顯示。
+article-machine-translated = 本譯文由機器翻譯產生。
+article-correction = 更正:{ $note }
+article-retracted = 本文已撤回。
+article-back = 返回全部文章
+topic-friendship-cities = 國際友城
+topic-science-technology = 科學技術
+topic-new-energy = 新能源
+topic-bio-medicine = 生物醫藥
+topic-robotics = 機器人
+topic-education = 教育
+topic-urban-management = 城市管理
+topic-olympics-2032 = 布里斯本2032
+topic-youth-culture = 青年與文化

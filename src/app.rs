@@ -1,0 +1,171 @@
+//! The wiring: one [`App`] holds the configuration, the store, the clock, the
+//! catalogues, the channel definitions and the in-memory document cache. The server,
+//! the worker, the scheduler and the CLI all take an `Arc<App>`.
+
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::content::{Channel, Problem};
+use crate::document::Document;
+use crate::i18n::I18n;
+use crate::metrics::Metrics;
+use crate::store::Store;
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+pub type SharedApp = Arc<App>;
+
+#[derive(Debug)]
+pub struct App {
+    pub config: Config,
+    pub store: Store,
+    pub clock: SharedClock,
+    pub i18n: I18n,
+    pub cache: Cache,
+    pub metrics: Metrics,
+    pub http: reqwest::Client,
+    /// Identifies this process in job leases.
+    pub worker_id: String,
+    /// Wakes the job worker when something was enqueued.
+    pub wake: tokio::sync::Notify,
+    channels: RwLock<Arc<Vec<Channel>>>,
+    problems: RwLock<Vec<Problem>>,
+    ready: AtomicBool,
+    /// Fingerprint of the content folder at the last sync (names, sizes, mtimes).
+    pub(crate) content_fingerprint: std::sync::Mutex<Option<u64>>,
+}
+
+impl App {
+    /// Connects to the configured store and builds the app. Loads nothing yet.
+    pub async fn new(config: Config, clock: SharedClock) -> Result<SharedApp> {
+        let store = Store::connect(&config.database_url()).await?;
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("bridgecast/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(20))
+            .redirect(reqwest::redirect::Policy::limited(3))
+            .build()?;
+        let worker_id = format!("{}-{}", hostname(), uuid::Uuid::new_v4().simple());
+        Ok(Arc::new(Self {
+            config,
+            store,
+            clock,
+            i18n: I18n::new(),
+            cache: Cache::default(),
+            metrics: Metrics::default(),
+            http,
+            worker_id,
+            wake: tokio::sync::Notify::new(),
+            channels: RwLock::default(),
+            problems: RwLock::default(),
+            ready: AtomicBool::new(false),
+            content_fingerprint: std::sync::Mutex::new(None),
+        }))
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub fn channels(&self) -> Arc<Vec<Channel>> {
+        self.channels.read().expect("channels lock").clone()
+    }
+
+    pub fn channel(&self, id: &str) -> Option<Channel> {
+        self.channels().iter().find(|c| c.id == id).cloned()
+    }
+
+    pub(crate) fn set_content(&self, channels: Vec<Channel>, problems: Vec<Problem>) {
+        *self.channels.write().expect("channels lock") = Arc::new(channels);
+        *self.problems.write().expect("problems lock") = problems;
+    }
+
+    /// Problems found in the content folder at the last sync.
+    pub fn problems(&self) -> Vec<Problem> {
+        self.problems.read().expect("problems lock").clone()
+    }
+
+    pub fn site(&self) -> crate::feed::Site<'_> {
+        crate::feed::Site {
+            base: self.config.base(),
+            i18n: &self.i18n,
+            hubs: &self.config.websub.hubs,
+            items: self.config.feeds.items,
+            page_size: self.config.feeds.archive_page_size,
+        }
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    pub fn set_ready(&self) {
+        self.ready.store(true, Ordering::Release);
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_owned())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "bridgecast".into())
+}
+
+/// Rendered documents by URL path. Readers never wait on a render: a document is
+/// replaced whole, under a lock held only for the swap.
+#[derive(Debug, Default)]
+pub struct Cache {
+    docs: RwLock<HashMap<String, Arc<Document>>>,
+}
+
+impl Cache {
+    pub fn get(&self, path: &str) -> Option<Arc<Document>> {
+        self.docs.read().expect("cache lock").get(path).cloned()
+    }
+
+    pub fn put(&self, doc: Document) {
+        self.docs
+            .write()
+            .expect("cache lock")
+            .insert(doc.path.clone(), Arc::new(doc));
+    }
+
+    pub fn remove(&self, path: &str) {
+        self.docs.write().expect("cache lock").remove(path);
+    }
+
+    pub fn len(&self) -> usize {
+        self.docs.read().expect("cache lock").len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every cached path, sorted.
+    pub fn paths(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .docs
+            .read()
+            .expect("cache lock")
+            .keys()
+            .cloned()
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// The newest `built_at` in the cache, for incremental refills from the store.
+    pub fn newest_build(&self) -> Option<DateTime<Utc>> {
+        self.docs
+            .read()
+            .expect("cache lock")
+            .values()
+            .map(|d| d.built_at)
+            .max()
+    }
+}

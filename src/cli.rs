@@ -1,0 +1,269 @@
+//! The command line: `serve`, `validate`, `export`, `status`.
+
+use crate::app::{App, SharedApp};
+use crate::clock::SystemClock;
+use crate::config::Config;
+use crate::{content, jobs, publish, scheduler};
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "bridgecast",
+    version,
+    about = "Multilingual syndication: feeds in every language from one article with translations"
+)]
+pub struct Args {
+    /// Configuration file (TOML). Without it, ./bridgecast.toml is used if present,
+    /// else the built-in defaults; BRIDGECAST_* variables override either.
+    #[arg(long, short, global = true, env = "BRIDGECAST_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Log format on stderr.
+    #[arg(long, global = true, default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon: load content, publish what is due, serve feeds, keep working.
+    Serve {
+        /// Listen address, overriding `listen` from the config.
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Check the configuration and every channel and article; print each problem as
+    /// `file:line: message` and exit non-zero if there is any.
+    Validate,
+    /// Write every feed and page as static files (with .gz and .br) under DIR.
+    Export { dir: PathBuf },
+    /// Show what is published, scheduled and failing; with ARTICLE (an id or
+    /// channel/slug), that article's translations and the feeds that carry it.
+    Status { article: Option<String> },
+}
+
+pub fn init_logging(args: &Args) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("BRIDGECAST_LOG").unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new("info,sqlx=warn,tokio_cron_scheduler=warn")
+        });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if args.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn load_config(args: &Args) -> Result<Config> {
+    let default = PathBuf::from("bridgecast.toml");
+    let path = args
+        .config
+        .clone()
+        .or_else(|| default.exists().then_some(default));
+    Config::load(path.as_deref())
+}
+
+pub async fn run(args: Args) -> Result<ExitCode> {
+    let mut config = load_config(&args)?;
+    match args.command {
+        Command::Serve { listen } => {
+            if let Some(l) = listen {
+                config.listen = l;
+            }
+            serve(config).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Validate => Ok(validate(&config)),
+        Command::Export { dir } => export(config, &dir).await,
+        Command::Status { article } => status(config, article.as_deref()).await,
+    }
+}
+
+/// Loads the store's documents into memory, syncs content, and queues a render of
+/// every feed (coalesced), so a restart after a crash converges on the right state.
+pub async fn start(app: &SharedApp) -> Result<publish::SyncSummary> {
+    for d in app.store.documents_since(None).await? {
+        app.cache.put(d);
+    }
+    let summary = publish::sync_content(app, true).await?;
+    publish::enqueue_renders(app, &publish::all_feeds(&app.channels())).await?;
+    publish::publish_due(app).await?;
+    Ok(summary)
+}
+
+async fn serve(config: Config) -> Result<()> {
+    let listen = config.listen.clone();
+    let app = App::new(config, Arc::new(SystemClock)).await?;
+    let summary = start(&app).await?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(jobs::run_worker(app.clone(), stop_rx.clone()));
+    let mut sched = scheduler::start(app.clone()).await?;
+    tokio::spawn(watch_ready(app.clone(), stop_rx.clone()));
+    if app.store.engine() == crate::store::Engine::Postgres {
+        tokio::spawn(refresh_cache(app.clone(), stop_rx.clone()));
+    }
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    let addr = listener.local_addr()?;
+    println!(
+        "bridgecast {} serving http://{addr}/ ({} channels, {} problems in {}; database {})",
+        env!("CARGO_PKG_VERSION"),
+        app.channels().len(),
+        summary.problems,
+        app.config.content_dir.display(),
+        redact_url(&app.config.database_url()),
+    );
+    for p in app.problems() {
+        println!("  {p}");
+    }
+    axum::serve(listener, crate::http::router(app.clone()))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    let _ = stop_tx.send(true);
+    let _ = sched.shutdown().await;
+    let _ = tokio::time::timeout(Duration::from_secs(10), worker).await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return ctrl_c.await.unwrap_or(()),
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down");
+}
+
+/// Marks the app ready once every channel × locale has its current documents.
+async fn watch_ready(app: SharedApp, stop: tokio::sync::watch::Receiver<bool>) {
+    while !*stop.borrow() {
+        let expected = publish::expected_current(&app.channels());
+        if expected.iter().all(|p| app.cache.get(p).is_some()) {
+            app.set_ready();
+            tracing::info!(documents = app.cache.len(), "ready");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// With several replicas on one PostgreSQL, picks up documents other replicas built.
+async fn refresh_cache(app: SharedApp, stop: tokio::sync::watch::Receiver<bool>) {
+    while !*stop.borrow() {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        match app.store.documents_since(app.cache.newest_build()).await {
+            Ok(docs) => docs.into_iter().for_each(|d| app.cache.put(d)),
+            Err(e) => tracing::warn!(error = %e, "cache refresh failed"),
+        }
+    }
+}
+
+fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn validate(config: &Config) -> ExitCode {
+    let base = match url::Url::parse(config.base()) {
+        Ok(b) => b,
+        Err(e) => {
+            println!("config: base_url: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let loaded = content::load(&config.content_dir, &base);
+    let i18n = crate::i18n::I18n::new();
+    let mut problems = loaded.problems.clone();
+    for c in &loaded.channels {
+        for l in &c.locales {
+            for id in [&c.title_msg, &c.description_msg] {
+                if i18n.try_msg(l, id, &[]).is_none() {
+                    problems.push(content::Problem {
+                        path: c.dir.join("feed.toml"),
+                        line: 1,
+                        message: format!("message {id:?} is missing from locales/{l}/"),
+                    });
+                }
+            }
+        }
+    }
+    for p in &problems {
+        println!("{p}");
+    }
+    let articles: std::collections::BTreeSet<&str> = loaded
+        .translations
+        .iter()
+        .map(|t| t.article_id.as_str())
+        .collect();
+    println!(
+        "{} channels, {} articles, {} translations, {} problems",
+        loaded.channels.len(),
+        articles.len(),
+        loaded.translations.len(),
+        problems.len()
+    );
+    if problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+async fn export(config: Config, dir: &std::path::Path) -> Result<ExitCode> {
+    let started = std::time::Instant::now();
+    let app = App::new(config, Arc::new(SystemClock)).await?;
+    let summary = publish::sync_content(&app, true).await?;
+    publish::publish_due(&app).await?;
+    let docs = publish::render_everything(&app).await?;
+    let files = publish::write_static(dir, &docs)?;
+    let media = publish::copy_media(&app.channels(), dir)?;
+    for p in app.problems() {
+        eprintln!("{p}");
+    }
+    println!(
+        "exported {} documents ({files} files with .gz and .br, {media} media files) to {} in {:.2?}; {} problems",
+        docs.len(),
+        dir.display(),
+        started.elapsed(),
+        summary.problems
+    );
+    Ok(if summary.problems == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
+
+async fn status(config: Config, article: Option<&str>) -> Result<ExitCode> {
+    let app = App::new(config, Arc::new(SystemClock)).await?;
+    let base = url::Url::parse(app.config.base())?;
+    let dir = app.config.content_dir.clone();
+    let loaded = tokio::task::spawn_blocking(move || content::load(&dir, &base)).await?;
+    app.set_content(loaded.channels, loaded.problems);
+    print!("{}", crate::status::report(&app, article).await?);
+    Ok(ExitCode::SUCCESS)
+}

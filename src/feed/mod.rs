@@ -1,0 +1,378 @@
+//! One render path for every format and locale: select a channel's entries for a
+//! locale (following its fallback chain and missing-translation policy), cut them into
+//! the current document and RFC 5005 archive pages, and hand each page to the three
+//! writers (RSS 2.0, Atom 1.0, JSON Feed 1.1).
+//!
+//! Rendering is a pure function of the translations and the time: the same input gives
+//! the same bytes, so ETags only change when content does.
+
+mod atom;
+pub mod html;
+mod json;
+mod rss;
+
+use crate::content::{Channel, Status, Translation, article_path};
+use crate::document::Document;
+use crate::i18n::I18n;
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+
+/// The three formats, each at a fixed file name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Rss,
+    Atom,
+    Json,
+}
+
+impl Format {
+    pub const ALL: [Format; 3] = [Format::Rss, Format::Atom, Format::Json];
+    pub fn file(self) -> &'static str {
+        match self {
+            Format::Rss => "rss.xml",
+            Format::Atom => "atom.xml",
+            Format::Json => "feed.json",
+        }
+    }
+    pub fn mime(self) -> &'static str {
+        match self {
+            Format::Rss => "application/rss+xml",
+            Format::Atom => "application/atom+xml",
+            Format::Json => "application/feed+json",
+        }
+    }
+    /// The `Content-Type` served (with charset, for the XML ones).
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Rss => "application/rss+xml; charset=utf-8",
+            Format::Atom => "application/atom+xml; charset=utf-8",
+            Format::Json => "application/feed+json; charset=utf-8",
+        }
+    }
+    pub fn label_msg(self) -> &'static str {
+        match self {
+            Format::Rss => "feed-format-rss",
+            Format::Atom => "feed-format-atom",
+            Format::Json => "feed-format-json",
+        }
+    }
+}
+
+/// Site-wide settings every renderer needs.
+#[derive(Debug, Clone, Copy)]
+pub struct Site<'a> {
+    /// Base URL without a trailing slash.
+    pub base: &'a str,
+    pub i18n: &'a I18n,
+    pub hubs: &'a [String],
+    /// Entries in a current document.
+    pub items: usize,
+    /// Entries per archive page.
+    pub page_size: usize,
+}
+
+impl Site<'_> {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+/// Path of a channel × locale document: the current one for `archive == None`.
+pub fn feed_path(channel: &str, locale: &str, archive: Option<usize>, format: Format) -> String {
+    match archive {
+        None => format!("/feeds/{channel}/{locale}/{}", format.file()),
+        Some(n) => format!("/feeds/{channel}/{locale}/archive/{n}/{}", format.file()),
+    }
+}
+
+/// One entry of a feed: the translation shown, for the feed's locale.
+#[derive(Debug, Clone)]
+pub struct Entry<'a> {
+    pub t: &'a Translation,
+    /// Every other publishable translation of the article, `(locale, page URL path)`.
+    pub alternates: Vec<(&'a str, String)>,
+}
+
+impl Entry<'_> {
+    /// Each translation is its own entry: readers (and newsboat, which keys items by
+    /// guid across all feeds) must see a new entry when a translation arrives.
+    pub fn id(&self) -> String {
+        entry_id(self.t)
+    }
+    pub fn path(&self) -> String {
+        article_path(&self.t.locale, &self.t.channel, &self.t.slug)
+    }
+}
+
+/// The permanent id of one translation: the article's `tag:` URI plus `/locale`.
+pub fn entry_id(t: &Translation) -> String {
+    format!("{}/{}", t.article_id, t.locale)
+}
+
+/// A retracted entry, for RFC 6721 tombstones.
+#[derive(Debug, Clone)]
+pub struct Tombstone {
+    pub id: String,
+    pub when: DateTime<Utc>,
+    pub path: String,
+}
+
+/// What a channel shows in one locale at one time.
+#[derive(Debug, Default)]
+pub struct Selection<'a> {
+    /// Newest first.
+    pub entries: Vec<Entry<'a>>,
+    pub tombstones: Vec<Tombstone>,
+}
+
+/// Selects the entries of `channel` in `locale` at `now` from `translations` (which may
+/// hold articles of other channels; those the channel does not include are ignored).
+pub fn select<'a>(
+    channel: &Channel,
+    locale: &str,
+    translations: &'a [Translation],
+    now: DateTime<Utc>,
+) -> Selection<'a> {
+    let mut by_article: BTreeMap<&str, BTreeMap<String, &'a Translation>> = BTreeMap::new();
+    for t in translations {
+        if t.status == Status::Draft
+            || t.published_at > now
+            || !channel.includes(&t.channel, &t.topics)
+        {
+            continue;
+        }
+        by_article
+            .entry(&t.article_id)
+            .or_default()
+            .insert(t.locale.clone(), t);
+    }
+    let mut sel = Selection::default();
+    for group in by_article.values() {
+        let Some(&t) = channel.resolve(locale, group) else {
+            continue;
+        };
+        if t.retracted_at.is_some_and(|r| r <= now) {
+            sel.tombstones.push(Tombstone {
+                id: entry_id(t),
+                when: t.retracted_at.unwrap_or(now),
+                path: article_path(&t.locale, &t.channel, &t.slug),
+            });
+            continue;
+        }
+        let alternates = group
+            .values()
+            .filter(|o| o.locale != t.locale && o.retracted_at.is_none_or(|r| r > now))
+            .map(|o| {
+                (
+                    o.locale.as_str(),
+                    article_path(&o.locale, &o.channel, &o.slug),
+                )
+            })
+            .collect();
+        sel.entries.push(Entry { t, alternates });
+    }
+    sel.entries.sort_by(|a, b| {
+        b.t.published_at
+            .cmp(&a.t.published_at)
+            .then_with(|| a.id().cmp(&b.id()))
+    });
+    sel.tombstones
+        .sort_by(|a, b| b.when.cmp(&a.when).then_with(|| a.id.cmp(&b.id)));
+    sel
+}
+
+/// Which page of a feed a document is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    /// The subscription document; `archives` complete archive pages exist behind it.
+    Current { archives: usize },
+    /// Archive page `n` (1 = oldest) of `total`.
+    Archive { n: usize, total: usize },
+}
+
+/// Everything a format writer needs for one document.
+#[derive(Debug)]
+pub struct FeedDoc<'a, 'b> {
+    pub site: Site<'a>,
+    pub channel: &'a Channel,
+    pub locale: &'a str,
+    pub page: Page,
+    /// Newest first.
+    pub entries: &'b [Entry<'b>],
+    pub tombstones: &'b [Tombstone],
+    /// The feed's `updated`: newest change among its entries and tombstones.
+    pub updated: DateTime<Utc>,
+}
+
+impl FeedDoc<'_, '_> {
+    pub fn path(&self, format: Format) -> String {
+        match self.page {
+            Page::Current { .. } => feed_path(&self.channel.id, self.locale, None, format),
+            Page::Archive { n, .. } => feed_path(&self.channel.id, self.locale, Some(n), format),
+        }
+    }
+    pub fn title(&self) -> String {
+        self.site
+            .i18n
+            .msg(self.locale, &self.channel.title_msg, &[])
+    }
+    pub fn description(&self) -> String {
+        self.site
+            .i18n
+            .msg(self.locale, &self.channel.description_msg, &[])
+    }
+    /// `(rel, path)` of the RFC 5005 links of this page.
+    pub fn history_links(&self, format: Format) -> Vec<(&'static str, String)> {
+        let (c, l) = (&self.channel.id, self.locale);
+        match self.page {
+            Page::Current { archives: 0 } => vec![],
+            Page::Current { archives } => {
+                vec![("prev-archive", feed_path(c, l, Some(archives), format))]
+            }
+            Page::Archive { n, total } => {
+                let mut v = vec![("current", feed_path(c, l, None, format))];
+                if n > 1 {
+                    v.push(("prev-archive", feed_path(c, l, Some(n - 1), format)));
+                }
+                if n < total {
+                    v.push(("next-archive", feed_path(c, l, Some(n + 1), format)));
+                }
+                v
+            }
+        }
+    }
+    /// The other locales of the channel, `(locale, path of the same format)`.
+    pub fn sibling_feeds(&self, format: Format) -> Vec<(&str, String)> {
+        self.channel
+            .locales
+            .iter()
+            .filter(|l| l.as_str() != self.locale)
+            .map(|l| (l.as_str(), feed_path(&self.channel.id, l, None, format)))
+            .collect()
+    }
+    pub fn home_path(&self) -> String {
+        format!("/{}/", self.locale)
+    }
+}
+
+/// Renders every document of one channel in one locale: the current feed and every
+/// complete archive page, in all three formats.
+pub fn render_channel_locale(
+    site: Site<'_>,
+    channel: &Channel,
+    locale: &str,
+    sel: &Selection<'_>,
+    now: DateTime<Utc>,
+) -> Vec<Document> {
+    let total = sel.entries.len();
+    let archives = total / site.page_size;
+    // The current document holds the newest entries, and at least every entry not yet
+    // in a complete archive page, so nothing falls between the two.
+    let current_len = site.items.max(total - archives * site.page_size).min(total);
+    let newest = sel
+        .entries
+        .iter()
+        .map(|e| e.t.modified())
+        .chain(sel.tombstones.iter().map(|t| t.when))
+        .max();
+    let mut docs = Vec::with_capacity(3 * (archives + 1));
+    let current = FeedDoc {
+        site,
+        channel,
+        locale,
+        page: Page::Current { archives },
+        entries: &sel.entries[..current_len],
+        tombstones: &sel.tombstones,
+        updated: newest.unwrap_or(now),
+    };
+    write_all(&current, &mut docs, now);
+    // Archive pages run oldest first: page 1 holds the oldest `page_size` entries.
+    for n in 1..=archives {
+        let end = total - (n - 1) * site.page_size;
+        let start = end - site.page_size;
+        let entries = &sel.entries[start..end];
+        let updated = entries.iter().map(|e| e.t.modified()).max().unwrap_or(now);
+        let page = FeedDoc {
+            site,
+            channel,
+            locale,
+            page: Page::Archive { n, total: archives },
+            entries,
+            tombstones: &[],
+            updated,
+        };
+        write_all(&page, &mut docs, now);
+    }
+    docs
+}
+
+fn write_all(doc: &FeedDoc<'_, '_>, out: &mut Vec<Document>, now: DateTime<Utc>) {
+    for format in Format::ALL {
+        let body = match format {
+            Format::Rss => rss::write(doc),
+            Format::Atom => atom::write(doc),
+            Format::Json => json::write(doc),
+        };
+        out.push(Document::new(
+            doc.path(format),
+            &doc.channel.id,
+            doc.locale,
+            format.content_type(),
+            body,
+            doc.updated,
+            now,
+        ));
+    }
+}
+
+/// The HTML shown for an entry's content: a figure for the image, notes on fallback
+/// language, machine translation and corrections, then the body.
+pub fn content_html(site: Site<'_>, feed_locale: &str, t: &Translation) -> String {
+    use crate::markdown::escape_html;
+    let i18n = site.i18n;
+    let mut html = String::with_capacity(t.body_html.len() + 512);
+    if t.locale != feed_locale {
+        let note = i18n.msg(
+            feed_locale,
+            "article-fallback",
+            &[(
+                "language",
+                crate::i18n::Arg::Str(crate::locale::autonym(&t.locale)),
+            )],
+        );
+        html.push_str(&format!(
+            "<p lang=\"{}\" dir=\"{}\"><em>{}</em></p>",
+            feed_locale,
+            crate::locale::dir(feed_locale),
+            escape_html(&note)
+        ));
+    }
+    if t.status == Status::MachineTranslated {
+        html.push_str(&format!(
+            "<p><em>{}</em></p>",
+            escape_html(&i18n.msg(&t.locale, "article-machine-translated", &[]))
+        ));
+    }
+    if let Some(note) = &t.correction {
+        let text = i18n.msg(
+            &t.locale,
+            "article-correction",
+            &[("note", crate::i18n::Arg::Str(note))],
+        );
+        html.push_str(&format!("<p><strong>{}</strong></p>", escape_html(&text)));
+    }
+    if let Some(img) = &t.image {
+        html.push_str(&format!(
+            "<figure><img src=\"{}\" alt=\"{}\"></figure>",
+            escape_html(&img.url),
+            escape_html(&img.alt)
+        ));
+    }
+    html.push_str(&t.body_html);
+    html
+}
+
+/// RFC 3339 in UTC with a `Z`, the form every format here uses.
+pub fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}

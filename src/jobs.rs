@@ -1,0 +1,305 @@
+//! Durable jobs: every side effect and every re-render is a row with a unique key,
+//! claimed under a lease, retried with exponential backoff and jitter on transient
+//! errors, and kept as a dead letter (visible in `status`) on permanent ones or when
+//! its attempts run out. Only the runner here retries; handlers just say what kind of
+//! failure they had.
+
+use crate::app::{App, SharedApp};
+use crate::metrics::Metrics;
+use crate::store::{EnqueueMode, JobRow, Store};
+use crate::{publish, websub};
+use anyhow::Result;
+use chrono::{DateTime, Duration, Utc};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Every kind of job, with its payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Job {
+    /// Re-render one channel in one locale (all formats and archive pages).
+    RenderFeed { channel: String, locale: String },
+    /// Re-render a locale's landing page and the OPML.
+    RenderPages { locale: String },
+    /// Announce translations that came due.
+    PublishDue,
+    /// Re-read the content folder.
+    SyncContent,
+    /// Tell a WebSub hub that a feed changed.
+    WebSubPing { hub: String, topic: String },
+}
+
+impl Job {
+    /// The unique key: two enqueues of the same work are one job.
+    pub fn key(&self) -> String {
+        match self {
+            Job::RenderFeed { channel, locale } => format!("feeds:{channel}:{locale}"),
+            Job::RenderPages { locale } => format!("pages:{locale}"),
+            Job::PublishDue => "publish_due".into(),
+            Job::SyncContent => "sync_content".into(),
+            Job::WebSubPing { hub, topic } => format!("websub:{hub}:{topic}"),
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Job::RenderFeed { .. } => "render_feed",
+            Job::RenderPages { .. } => "render_pages",
+            Job::PublishDue => "publish_due",
+            Job::SyncContent => "sync_content",
+            Job::WebSubPing { .. } => "websub_ping",
+        }
+    }
+
+    /// All kinds so far are re-runnable work, so they coalesce; one-shot side effects
+    /// (a social post, an email) use [`EnqueueMode::Once`].
+    fn mode(&self) -> EnqueueMode {
+        EnqueueMode::Coalesce
+    }
+
+    /// Enqueues inside the caller's transaction.
+    pub async fn enqueue(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let payload = serde_json::to_string(self)?;
+        Store::enqueue(
+            conn,
+            &self.key(),
+            self.kind(),
+            &payload,
+            now,
+            self.mode(),
+            now,
+        )
+        .await
+    }
+
+    /// Enqueues on its own and wakes the worker.
+    pub async fn submit(&self, app: &App) -> Result<bool> {
+        let now = app.now();
+        let payload = serde_json::to_string(self)?;
+        let created = app
+            .store
+            .enqueue_now(&self.key(), self.kind(), &payload, self.mode(), now)
+            .await?;
+        app.wake.notify_one();
+        Ok(created)
+    }
+
+    async fn run(&self, app: &App) -> Result<(), JobError> {
+        match self {
+            Job::RenderFeed { channel, locale } => {
+                publish::render_feed(app, channel, locale)
+                    .await
+                    .map_err(JobError::transient)?;
+            }
+            Job::RenderPages { locale } => publish::render_pages(app, locale)
+                .await
+                .map_err(JobError::transient)?,
+            Job::PublishDue => {
+                publish::publish_due(app)
+                    .await
+                    .map_err(JobError::transient)?;
+            }
+            Job::SyncContent => {
+                publish::sync_content(app, false)
+                    .await
+                    .map_err(JobError::transient)?;
+                publish::publish_due(app)
+                    .await
+                    .map_err(JobError::transient)?;
+            }
+            Job::WebSubPing { hub, topic } => {
+                websub::ping(&app.http, hub, topic).await?;
+                Metrics::inc(&app.metrics.websub_pings);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why a job failed, and whether trying again can help.
+#[derive(Debug)]
+pub struct JobError {
+    pub message: String,
+    pub transient: bool,
+    /// The remote side asked us to wait this long (`Retry-After`).
+    pub retry_after: Option<std::time::Duration>,
+}
+
+impl JobError {
+    pub fn transient(e: impl fmt::Display) -> Self {
+        Self {
+            message: e.to_string(),
+            transient: true,
+            retry_after: None,
+        }
+    }
+    pub fn permanent(e: impl fmt::Display) -> Self {
+        Self {
+            message: e.to_string(),
+            transient: false,
+            retry_after: None,
+        }
+    }
+    pub fn is_transient(&self) -> bool {
+        self.transient
+    }
+}
+
+impl fmt::Display for JobError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// The delay before attempt `attempt + 1`: base × 2^(attempt-1), capped, then a random
+/// point in its upper half so that many failing jobs do not retry in lockstep.
+/// A longer `Retry-After` from the remote side wins.
+pub fn backoff(
+    base_secs: u64,
+    max_secs: u64,
+    attempt: i64,
+    retry_after: Option<std::time::Duration>,
+) -> Duration {
+    let exp = u32::try_from(attempt.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
+    let full = base_secs.saturating_mul(1u64 << exp).min(max_secs).max(1);
+    let ms = full * 1000;
+    let jittered = rand::rng().random_range(ms / 2..=ms);
+    let floor = retry_after.map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    Duration::milliseconds(i64::try_from(jittered.max(floor)).unwrap_or(i64::MAX))
+}
+
+/// Claims and runs due jobs until `shutdown` fires. Idle, it sleeps until woken by an
+/// enqueue or for `jobs.poll_ms` (jobs from other processes, retries coming due).
+pub async fn run_worker(app: SharedApp, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    let poll = std::time::Duration::from_millis(app.config.jobs.poll_ms);
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let ran = match run_due(&app).await {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::error!(error = %e, "job queue unavailable");
+                0
+            }
+        };
+        if ran > 0 {
+            continue;
+        }
+        tokio::select! {
+            _ = app.wake.notified() => {}
+            _ = tokio::time::sleep(poll) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
+
+/// Claims up to `jobs.concurrency` due jobs and runs them concurrently. Returns how
+/// many ran. Tests call this directly to drive the queue step by step.
+pub async fn run_due(app: &SharedApp) -> Result<usize> {
+    let now = app.now();
+    let lease = now + Duration::seconds(i64::try_from(app.config.jobs.lease_secs).unwrap_or(300));
+    let limit = i64::try_from(app.config.jobs.concurrency).unwrap_or(4);
+    let claimed = app.store.claim(&app.worker_id, now, lease, limit).await?;
+    let n = claimed.len();
+    let mut set = tokio::task::JoinSet::new();
+    for row in claimed {
+        let app = app.clone();
+        set.spawn(async move { execute(&app, row).await });
+    }
+    while let Some(r) = set.join_next().await {
+        r??;
+    }
+    Ok(n)
+}
+
+/// Runs the queue until nothing is due (for tests and one-shot CLI commands).
+pub async fn drain(app: &SharedApp) -> Result<usize> {
+    let mut total = 0;
+    loop {
+        let n = run_due(app).await?;
+        if n == 0 {
+            return Ok(total);
+        }
+        total += n;
+    }
+}
+
+async fn execute(app: &SharedApp, row: JobRow) -> Result<()> {
+    let outcome = match serde_json::from_str::<Job>(&row.payload) {
+        Err(e) => Err(JobError::permanent(format!("unreadable payload: {e}"))),
+        Ok(job) => {
+            // A panic in a handler is a failed attempt, not a dead worker.
+            let app2 = app.clone();
+            match tokio::spawn(async move { job.run(&app2).await }).await {
+                Ok(r) => r,
+                Err(e) => Err(JobError::transient(format!("handler panicked: {e}"))),
+            }
+        }
+    };
+    let now = app.now();
+    match outcome {
+        Ok(()) => {
+            app.store.complete(&row, now).await?;
+            Metrics::inc(&app.metrics.jobs_succeeded);
+        }
+        Err(e) => {
+            let cfg = &app.config.jobs;
+            let retry = e.transient && row.attempts < i64::from(cfg.max_attempts);
+            let at = retry.then(|| {
+                now + backoff(
+                    cfg.backoff_base_secs,
+                    cfg.backoff_max_secs,
+                    row.attempts,
+                    e.retry_after,
+                )
+            });
+            let message = format!("attempt {}: {}", row.attempts, e.message);
+            app.store.fail(&row, &message, at, now).await?;
+            if let Some(at) = at {
+                Metrics::inc(&app.metrics.jobs_retried);
+                tracing::warn!(job = %row.key, error = %e, retry_at = %at, "job failed; will retry");
+            } else {
+                Metrics::inc(&app.metrics.jobs_dead);
+                tracing::error!(job = %row.key, error = %e, "job failed for good; kept as a dead letter");
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_within_bounds_and_honours_retry_after() {
+        for attempt in 1..=12 {
+            let full = (5u64 << (attempt - 1)).min(3600) * 1000;
+            let d = backoff(5, 3600, attempt, None).num_milliseconds() as u64;
+            assert!(
+                d >= full / 2 && d <= full,
+                "attempt {attempt}: {d} not in [{}, {full}]",
+                full / 2
+            );
+        }
+        let d = backoff(5, 3600, 1, Some(std::time::Duration::from_secs(120)));
+        assert_eq!(d.num_seconds(), 120);
+    }
+
+    #[test]
+    fn keys_are_stable() {
+        let j = Job::RenderFeed {
+            channel: "news".into(),
+            locale: "ar".into(),
+        };
+        assert_eq!(j.key(), "feeds:news:ar");
+        let back: Job = serde_json::from_str(&serde_json::to_string(&j).unwrap()).unwrap();
+        assert_eq!(back, j);
+    }
+}

@@ -1,0 +1,23 @@
+//! bridgecast: write an article once, with translations; publish it as RSS, Atom and
+//! JSON feeds in every language, on a schedule, without a person watching.
+//!
+//! See `ARCHITECTURE.md` for the map of this crate.
+
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod content;
+pub mod document;
+pub mod feed;
+pub mod http;
+pub mod i18n;
+pub mod jobs;
+pub mod locale;
+pub mod markdown;
+pub mod metrics;
+pub mod publish;
+pub mod scheduler;
+pub mod status;
+pub mod store;
+pub mod websub;

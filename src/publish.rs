@@ -1,0 +1,449 @@
+//! From content to served documents: sync the content folder into the store, announce
+//! what came due, and render exactly the feeds a change touches. Each step that has a
+//! consequence enqueues it as a job in the same transaction, so a crash between steps
+//! loses nothing.
+
+use crate::app::App;
+use crate::content::{self, Channel, Translation};
+use crate::document::Document;
+use crate::feed::{self, Format, html};
+use crate::jobs::Job;
+use crate::metrics::Metrics;
+use crate::store::Store;
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+use std::collections::{BTreeSet, HashSet};
+use std::hash::{Hash, Hasher};
+use std::path::Path;
+
+/// What one sync of the content folder did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SyncSummary {
+    /// Translations added, changed or removed.
+    pub changed: usize,
+    /// `(channel, locale)` feeds queued for re-rendering.
+    pub feeds: BTreeSet<(String, String)>,
+    pub problems: usize,
+    /// True when the folder had not changed since the last sync and nothing was read.
+    pub unchanged: bool,
+}
+
+/// Reads the content folder and brings the store up to date. Unchanged folders are
+/// detected by a fingerprint of names, sizes and modification times and skipped,
+/// unless `force`.
+pub async fn sync_content(app: &App, force: bool) -> Result<SyncSummary> {
+    let dir = app.config.content_dir.clone();
+    let fp = fingerprint(&dir);
+    if !force && *app.content_fingerprint.lock().expect("fingerprint lock") == Some(fp) {
+        return Ok(SyncSummary {
+            unchanged: true,
+            ..Default::default()
+        });
+    }
+    let base = url::Url::parse(app.config.base())?;
+    let loaded = tokio::task::spawn_blocking(move || content::load(&dir, &base)).await?;
+    for p in &loaded.problems {
+        tracing::warn!(problem = %p, "content problem; the last good version stays published");
+    }
+    let broken: BTreeSet<String> = loaded
+        .problems
+        .iter()
+        .map(|p| p.path.display().to_string())
+        .collect();
+    let now = app.now();
+    let report = app
+        .store
+        .sync_translations(&loaded.translations, &broken, now)
+        .await?;
+    let mut summary = SyncSummary {
+        changed: report.changes.len(),
+        problems: loaded.problems.len(),
+        ..Default::default()
+    };
+    // A new or changed channel definition re-renders all of that channel.
+    let old_channels = app.channels();
+    let mut feeds = BTreeSet::new();
+    for c in &loaded.channels {
+        if old_channels.iter().find(|o| o.id == c.id) != Some(c) {
+            feeds.extend(c.locales.iter().map(|l| (c.id.clone(), l.clone())));
+        }
+    }
+    for (before, after) in &report.changes {
+        feeds.extend(affected(
+            &loaded.channels,
+            before.as_ref(),
+            after.as_ref(),
+            now,
+        ));
+    }
+    app.set_content(loaded.channels, loaded.problems);
+    enqueue_renders(app, &feeds).await?;
+    summary.feeds = feeds;
+    *app.content_fingerprint.lock().expect("fingerprint lock") = Some(fp);
+    Ok(summary)
+}
+
+/// The `(channel, locale)` feeds whose documents change when one translation goes from
+/// `before` to `after` (either may be absent: added, removed). A translation nobody
+/// can see yet (a draft, or scheduled) touches nothing; `publish_due` announces it.
+pub fn affected(
+    channels: &[Channel],
+    before: Option<&Translation>,
+    after: Option<&Translation>,
+    now: DateTime<Utc>,
+) -> BTreeSet<(String, String)> {
+    let visible = |t: &&Translation| t.status != content::Status::Draft && t.published_at <= now;
+    let (b, a) = (before.filter(visible), after.filter(visible));
+    let mut out = BTreeSet::new();
+    let Some(t) = a.or(b) else { return out };
+    // Adding or removing a translation changes every entry's list of alternates.
+    let set_changed = b.is_none() || a.is_none();
+    for c in channels {
+        let included = [b, a]
+            .into_iter()
+            .flatten()
+            .any(|t| c.includes(&t.channel, &t.topics));
+        if !included {
+            continue;
+        }
+        for l in &c.locales {
+            let shows = set_changed
+                || c.chain(l).contains(&t.locale.as_str())
+                || (c.policy == content::MissingPolicy::Fallback && c.source_locale == t.locale);
+            if shows {
+                out.insert((c.id.clone(), l.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// Announces translations whose time has come and queues the feeds they touch, in one
+/// transaction. Returns how many translations went live.
+pub async fn publish_due(app: &App) -> Result<usize> {
+    let now = app.now();
+    let due = app.store.due_unannounced(now).await?;
+    if due.is_empty() {
+        return Ok(0);
+    }
+    let channels = app.channels();
+    let mut feeds = BTreeSet::new();
+    for t in &due {
+        tracing::info!(article = %t.article_id, locale = %t.locale, "publishing");
+        feeds.extend(affected(&channels, None, Some(t), now));
+    }
+    let keys: Vec<(String, String)> = due
+        .iter()
+        .map(|t| (t.article_id.clone(), t.locale.clone()))
+        .collect();
+    let mut tx = app.store.transaction().await?;
+    Store::mark_live(&mut tx, &keys, now).await?;
+    for (c, l) in &feeds {
+        Job::RenderFeed {
+            channel: c.clone(),
+            locale: l.clone(),
+        }
+        .enqueue(&mut tx, now)
+        .await?;
+    }
+    tx.commit().await?;
+    app.wake.notify_one();
+    Ok(due.len())
+}
+
+/// Queues a re-render of each feed (coalescing with ones already queued).
+pub async fn enqueue_renders(app: &App, feeds: &BTreeSet<(String, String)>) -> Result<()> {
+    if feeds.is_empty() {
+        return Ok(());
+    }
+    let now = app.now();
+    let mut tx = app.store.transaction().await?;
+    for (c, l) in feeds {
+        Job::RenderFeed {
+            channel: c.clone(),
+            locale: l.clone(),
+        }
+        .enqueue(&mut tx, now)
+        .await?;
+    }
+    tx.commit().await?;
+    app.wake.notify_one();
+    Ok(())
+}
+
+/// Every feed of every channel, for a full re-render.
+pub fn all_feeds(channels: &[Channel]) -> BTreeSet<(String, String)> {
+    channels
+        .iter()
+        .flat_map(|c| c.locales.iter().map(|l| (c.id.clone(), l.clone())))
+        .collect()
+}
+
+/// Home channels whose articles `channel` may show.
+fn source_channels(channel: &Channel) -> Vec<&str> {
+    let mut v = vec![channel.id.as_str()];
+    if let Some(sel) = &channel.select {
+        v.extend(sel.channels.iter().map(String::as_str));
+    }
+    v
+}
+
+/// Renders one channel in one locale, stores and caches what changed, drops archive
+/// pages that no longer exist, and queues WebSub pings for changed current feeds and a
+/// re-render of the locale's pages. Returns the paths whose bytes changed.
+pub async fn render_feed(app: &App, channel_id: &str, locale: &str) -> Result<Vec<String>> {
+    let Some(channel) = app.channel(channel_id) else {
+        anyhow::bail!("render: no channel {channel_id:?}");
+    };
+    if !channel.locales.iter().any(|l| l == locale) {
+        anyhow::bail!("render: channel {channel_id:?} has no locale {locale:?}");
+    }
+    let translations = app
+        .store
+        .translations_in(&source_channels(&channel))
+        .await?;
+    let now = app.now();
+    let docs = {
+        let sel = feed::select(&channel, locale, &translations, now);
+        feed::render_channel_locale(app.site(), &channel, locale, &sel, now)
+    };
+    Metrics::inc(&app.metrics.feed_renders);
+    let keep: BTreeSet<String> = docs.iter().map(|d| d.path.clone()).collect();
+    let changed = store_documents(app, docs).await?;
+    for gone in app
+        .store
+        .prune_documents(&format!("/feeds/{channel_id}/{locale}/"), &keep)
+        .await?
+    {
+        app.cache.remove(&gone);
+    }
+    let mut tx = app.store.transaction().await?;
+    for path in &changed {
+        if !path.contains("/archive/") {
+            for hub in &app.config.websub.hubs {
+                Job::WebSubPing {
+                    hub: hub.clone(),
+                    topic: app.site().url(path),
+                }
+                .enqueue(&mut tx, now)
+                .await?;
+            }
+        }
+    }
+    if !changed.is_empty() || app.cache.get(&format!("/{locale}/")).is_none() {
+        Job::RenderPages {
+            locale: locale.to_owned(),
+        }
+        .enqueue(&mut tx, now)
+        .await?;
+    }
+    tx.commit().await?;
+    app.wake.notify_one();
+    Ok(changed)
+}
+
+async fn store_documents(app: &App, docs: Vec<Document>) -> Result<Vec<String>> {
+    let mut changed = vec![];
+    for doc in docs {
+        let unchanged = app.cache.get(&doc.path).is_some_and(|c| c.etag == doc.etag);
+        if unchanged {
+            continue;
+        }
+        if app.store.put_document(&doc).await? {
+            Metrics::inc(&app.metrics.documents_changed);
+            changed.push(doc.path.clone());
+        }
+        app.cache.put(doc);
+    }
+    Ok(changed)
+}
+
+/// Renders a locale's landing page and the site-wide OPML.
+pub async fn render_pages(app: &App, locale: &str) -> Result<()> {
+    let channels = app.channels();
+    let now = app.now();
+    let mut ids: Vec<&str> = channels.iter().flat_map(source_channels).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let translations = app.store.translations_in(&ids).await?;
+    let docs = pages_for(app, &channels, locale, &translations, now);
+    store_documents(app, docs).await?;
+    Ok(())
+}
+
+fn pages_for(
+    app: &App,
+    channels: &[Channel],
+    locale: &str,
+    translations: &[Translation],
+    now: DateTime<Utc>,
+) -> Vec<Document> {
+    let site = app.site();
+    let in_locale: Vec<(&Channel, feed::Selection<'_>)> = channels
+        .iter()
+        .filter(|c| c.locales.iter().any(|l| l == locale))
+        .map(|c| (c, feed::select(c, locale, translations, now)))
+        .collect();
+    let newest = in_locale
+        .iter()
+        .flat_map(|(_, s)| s.entries.iter().map(|e| e.t.modified()))
+        .max()
+        .unwrap_or(now);
+    let landing = html::landing(site, locale, channels, &in_locale);
+    let opml = html::opml(site, channels);
+    vec![
+        Document::new(
+            format!("/{locale}/"),
+            "",
+            locale,
+            "text/html; charset=utf-8",
+            landing,
+            newest,
+            now,
+        ),
+        Document::new(
+            "/feeds.opml".into(),
+            "",
+            "",
+            "text/x-opml; charset=utf-8",
+            opml,
+            newest,
+            now,
+        ),
+    ]
+}
+
+/// Renders every document of the site in memory, for `export`. Uses both cores.
+pub async fn render_everything(app: &App) -> Result<Vec<Document>> {
+    let channels = app.channels();
+    let translations = app.store.all_translations().await?;
+    let now = app.now();
+    let mut tasks: Vec<(&Channel, &str)> = channels
+        .iter()
+        .flat_map(|c| c.locales.iter().map(move |l| (c, l.as_str())))
+        .collect();
+    // Largest first, so the two threads finish together.
+    tasks.sort_by_key(|(c, _)| std::cmp::Reverse(c.select.is_none()));
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(8);
+    let site = app.site();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut docs: Vec<Document> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut out = vec![];
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some((c, l)) = tasks.get(i) else { break };
+                        let sel = feed::select(c, l, &translations, now);
+                        out.extend(feed::render_channel_locale(site, c, l, &sel, now));
+                    }
+                    out
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("render thread"))
+            .collect()
+    });
+    for l in html::site_locales(&channels) {
+        let pages = pages_for(app, &channels, l, &translations, now);
+        docs.extend(
+            pages
+                .into_iter()
+                .filter(|d| l == html::site_locales(&channels)[0] || d.path != "/feeds.opml"),
+        );
+    }
+    Ok(docs)
+}
+
+/// Writes documents under `dir` as static files, with `.gz` and `.br` beside each, so
+/// nginx (`gzip_static`, `brotli_static`) or a CDN can serve them. A path ending in
+/// `/` is written as `index.html`.
+pub fn write_static(dir: &Path, docs: &[Document]) -> Result<usize> {
+    let mut files = 0;
+    for d in docs {
+        let rel = d.path.trim_start_matches('/');
+        let rel = if rel.is_empty() || rel.ends_with('/') {
+            format!("{rel}index.html")
+        } else {
+            rel.to_owned()
+        };
+        let path = dir.join(&rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&path, &d.body)?;
+        std::fs::write(
+            path.with_file_name(format!("{}.gz", file_name(&path))),
+            &d.gzip,
+        )?;
+        std::fs::write(
+            path.with_file_name(format!("{}.br", file_name(&path))),
+            &d.br,
+        )?;
+        files += 3;
+    }
+    Ok(files)
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Copies every channel's `media/` folder to `<dir>/media/<channel>/`.
+pub fn copy_media(channels: &[Channel], dir: &Path) -> Result<usize> {
+    let mut n = 0;
+    for c in channels {
+        let Ok(entries) = std::fs::read_dir(c.dir.join("media")) else {
+            continue;
+        };
+        let out = dir.join("media").join(&c.id);
+        std::fs::create_dir_all(&out)?;
+        for e in entries.flatten() {
+            if e.path().is_file() {
+                std::fs::copy(e.path(), out.join(e.file_name()))?;
+                n += 1;
+            }
+        }
+    }
+    Ok(n)
+}
+
+/// Paths of the current documents every channel × locale must have once rendered.
+pub fn expected_current(channels: &[Channel]) -> Vec<String> {
+    all_feeds(channels)
+        .into_iter()
+        .flat_map(|(c, l)| Format::ALL.map(|f| feed::feed_path(&c, &l, None, f)))
+        .collect()
+}
+
+fn fingerprint(dir: &Path) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let mut stack = vec![dir.to_path_buf()];
+    let mut seen = HashSet::new();
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        let mut entries: Vec<_> = entries.flatten().collect();
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let Ok(meta) = e.metadata() else { continue };
+            e.path().hash(&mut h);
+            meta.len().hash(&mut h);
+            if let Ok(m) = meta.modified() {
+                m.hash(&mut h);
+            }
+            if meta.is_dir() && seen.insert(e.path()) {
+                stack.push(e.path());
+            }
+        }
+    }
+    h.finish()
+}

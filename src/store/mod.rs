@@ -1,0 +1,449 @@
+//! The store: one interface, two engines chosen by URL scheme (`sqlite://`, the
+//! embedded default, and `postgres://`, for several daemons sharing one database).
+//!
+//! All SQL lives in this module. Both engines go through sqlx's `Any` driver with the
+//! same statements (`$1` placeholders work on both); the few that differ branch on
+//! [`Engine`]. Times are integer milliseconds, the one time type both engines share.
+
+mod jobs;
+
+pub use jobs::{EnqueueMode, JobRow, JobState, QueueCounts};
+
+use crate::clock::{from_millis, to_millis};
+use crate::content::{Image, Status, Translation};
+use crate::document::Document;
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, Utc};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+use std::collections::{BTreeSet, HashMap};
+use std::str::FromStr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// A handle to the database; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    engine: Engine,
+}
+
+/// What a content sync changed: each entry is `(before, after)`.
+#[derive(Debug, Default)]
+pub struct SyncReport {
+    pub changes: Vec<(Option<Translation>, Option<Translation>)>,
+}
+
+const TRANSLATION_COLUMNS: &str = "article_id, locale, channel, slug, title, summary, body_html, topics, status, \
+     published_at, updated_at, retracted_at, correction, image, source, source_hash";
+
+impl Store {
+    /// Connects and brings the schema up to date. A `sqlite://` file and its folder are
+    /// created when missing.
+    pub async fn connect(url: &str) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let engine = if url.starts_with("sqlite:") {
+            Engine::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Engine::Postgres
+        } else {
+            bail!("database_url must start with sqlite:// or postgres://");
+        };
+        let url = match engine {
+            Engine::Sqlite => {
+                let path = url
+                    .trim_start_matches("sqlite://")
+                    .trim_start_matches("sqlite:");
+                let path = path.split('?').next().unwrap_or(path);
+                if path != ":memory:"
+                    && let Some(parent) = std::path::Path::new(path).parent()
+                    && !parent.as_os_str().is_empty()
+                {
+                    std::fs::create_dir_all(parent)
+                        .with_context(|| format!("creating {}", parent.display()))?;
+                }
+                if url.contains('?') {
+                    url.to_owned()
+                } else {
+                    format!("{url}?mode=rwc")
+                }
+            }
+            Engine::Postgres => url.to_owned(),
+        };
+        let opts = AnyConnectOptions::from_str(&url).context("database_url")?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(if engine == Engine::Sqlite { 4 } else { 10 })
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if engine == Engine::Sqlite {
+                        // WAL lets the server read while a job writes; NORMAL sync is
+                        // durable across process crashes (not power loss), as documented.
+                        sqlx::raw_sql("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;")
+                            .execute(conn)
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(opts)
+            .await
+            .with_context(|| format!("connecting to the {engine:?} database"))?;
+        let store = Self { pool, engine };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        let schema = match self.engine {
+            Engine::Sqlite => include_str!("sqlite.sql"),
+            Engine::Postgres => include_str!("postgres.sql"),
+        };
+        let mut tx = self.pool.begin().await?;
+        if self.engine == Engine::Postgres {
+            // Several replicas may start at once; one migrates, the others wait.
+            sqlx::query("SELECT pg_advisory_xact_lock(727274)")
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::raw_sql(schema)
+            .execute(&mut *tx)
+            .await
+            .context("migrating the schema")?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
+    // ---- translations
+
+    /// Makes the stored file-sourced translations equal to `docs`, except those whose
+    /// file failed to load (`broken_sources`): a malformed file keeps its last good
+    /// version published instead of disappearing. Returns what changed.
+    pub async fn sync_translations(
+        &self,
+        docs: &[Translation],
+        broken_sources: &BTreeSet<String>,
+        now: DateTime<Utc>,
+    ) -> Result<SyncReport> {
+        let existing = self.query_translations("source <> 'api'", &[]).await?;
+        let mut by_key: HashMap<(String, String), Translation> = existing
+            .into_iter()
+            .map(|t| ((t.article_id.clone(), t.locale.clone()), t))
+            .collect();
+        let mut report = SyncReport::default();
+        let mut tx = self.pool.begin().await?;
+        for doc in docs {
+            let key = (doc.article_id.clone(), doc.locale.clone());
+            match by_key.remove(&key) {
+                Some(old) if old.source_hash == doc.source_hash => {}
+                old => {
+                    upsert_translation(&mut tx, doc, now).await?;
+                    report.changes.push((old, Some(doc.clone())));
+                }
+            }
+        }
+        for (_, gone) in by_key {
+            if broken_sources.contains(&gone.source) {
+                continue;
+            }
+            sqlx::query("DELETE FROM translations WHERE article_id = $1 AND locale = $2")
+                .bind(&gone.article_id)
+                .bind(&gone.locale)
+                .execute(&mut *tx)
+                .await?;
+            report.changes.push((Some(gone), None));
+        }
+        tx.commit().await?;
+        Ok(report)
+    }
+
+    /// Inserts or replaces one translation (the admin API's path).
+    pub async fn put_translation(&self, t: &Translation, now: DateTime<Utc>) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        upsert_translation(&mut tx, t, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Every translation living in one of `channels` (drafts included).
+    pub async fn translations_in(&self, channels: &[&str]) -> Result<Vec<Translation>> {
+        if channels.is_empty() {
+            return Ok(vec![]);
+        }
+        let marks: Vec<String> = (1..=channels.len()).map(|i| format!("${i}")).collect();
+        let cond = format!("channel IN ({})", marks.join(", "));
+        let args: Vec<&str> = channels.to_vec();
+        self.query_translations(&cond, &args).await
+    }
+
+    /// The translations of one article.
+    pub async fn translations_of(&self, article_id: &str) -> Result<Vec<Translation>> {
+        self.query_translations("article_id = $1", &[article_id])
+            .await
+    }
+
+    /// Every stored translation.
+    pub async fn all_translations(&self) -> Result<Vec<Translation>> {
+        self.query_translations("1 = 1", &[]).await
+    }
+
+    /// The translation at a page address.
+    pub async fn translation_at(
+        &self,
+        channel: &str,
+        slug: &str,
+        locale: &str,
+    ) -> Result<Option<Translation>> {
+        Ok(self
+            .query_translations(
+                "channel = $1 AND slug = $2 AND locale = $3",
+                &[channel, slug, locale],
+            )
+            .await?
+            .pop())
+    }
+
+    /// Translations that are due (`published_at <= now`, not drafts) but not yet
+    /// announced to the feeds.
+    pub async fn due_unannounced(&self, now: DateTime<Utc>) -> Result<Vec<Translation>> {
+        let sql = format!(
+            "SELECT {TRANSLATION_COLUMNS} FROM translations \
+             WHERE live_at IS NULL AND published_at <= $1 AND status <> 'draft' ORDER BY published_at"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(to_millis(now))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(row_to_translation).collect()
+    }
+
+    /// When each translation went live (`None`: not yet), keyed by (article, locale).
+    pub async fn live_times(&self) -> Result<HashMap<(String, String), Option<DateTime<Utc>>>> {
+        let rows = sqlx::query("SELECT article_id, locale, live_at FROM translations")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let live: Option<i64> = r.try_get("live_at")?;
+                Ok((
+                    (r.try_get("article_id")?, r.try_get("locale")?),
+                    live.map(from_millis),
+                ))
+            })
+            .collect()
+    }
+
+    async fn query_translations(&self, cond: &str, args: &[&str]) -> Result<Vec<Translation>> {
+        let sql = format!("SELECT {TRANSLATION_COLUMNS} FROM translations WHERE {cond}");
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for a in args {
+            q = q.bind(*a);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        rows.iter().map(row_to_translation).collect()
+    }
+
+    /// Runs `f` in one transaction: what it writes and the jobs it enqueues commit
+    /// together or not at all.
+    pub async fn transaction(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(self.pool.begin().await?)
+    }
+
+    /// Marks translations as announced inside `tx`.
+    pub async fn mark_live(
+        tx: &mut sqlx::AnyConnection,
+        keys: &[(String, String)],
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        for (id, locale) in keys {
+            sqlx::query("UPDATE translations SET live_at = $1 WHERE article_id = $2 AND locale = $3 AND live_at IS NULL")
+                .bind(to_millis(now))
+                .bind(id)
+                .bind(locale)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    // ---- documents
+
+    /// Stores a rendered document if its bytes changed; returns whether they did.
+    pub async fn put_document(&self, d: &Document) -> Result<bool> {
+        let current: Option<String> =
+            sqlx::query_scalar("SELECT etag FROM documents WHERE path = $1")
+                .bind(&d.path)
+                .fetch_optional(&self.pool)
+                .await?;
+        if current.as_deref() == Some(d.etag.as_str()) {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO documents (path, channel, locale, content_type, etag, last_modified, built_at, body, gzip, br) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT (path) DO UPDATE SET channel = excluded.channel, locale = excluded.locale, \
+             content_type = excluded.content_type, etag = excluded.etag, last_modified = excluded.last_modified, \
+             built_at = excluded.built_at, body = excluded.body, gzip = excluded.gzip, br = excluded.br",
+        )
+        .bind(&d.path)
+        .bind(&d.channel)
+        .bind(&d.locale)
+        .bind(&d.content_type)
+        .bind(&d.etag)
+        .bind(to_millis(d.last_modified))
+        .bind(to_millis(d.built_at))
+        .bind(d.body.to_vec())
+        .bind(d.gzip.to_vec())
+        .bind(d.br.to_vec())
+        .execute(&self.pool)
+        .await?;
+        Ok(true)
+    }
+
+    /// Removes documents below `prefix` that are not in `keep` (archive pages that no
+    /// longer exist after a retraction, for example).
+    pub async fn prune_documents(
+        &self,
+        prefix: &str,
+        keep: &BTreeSet<String>,
+    ) -> Result<Vec<String>> {
+        let paths: Vec<String> =
+            sqlx::query_scalar("SELECT path FROM documents WHERE path LIKE $1")
+                .bind(format!("{prefix}%"))
+                .fetch_all(&self.pool)
+                .await?;
+        let mut removed = vec![];
+        for p in paths.into_iter().filter(|p| !keep.contains(p)) {
+            sqlx::query("DELETE FROM documents WHERE path = $1")
+                .bind(&p)
+                .execute(&self.pool)
+                .await?;
+            removed.push(p);
+        }
+        Ok(removed)
+    }
+
+    /// Documents built after `since` (all of them for `None`), for filling a cache.
+    pub async fn documents_since(&self, since: Option<DateTime<Utc>>) -> Result<Vec<Document>> {
+        let rows = sqlx::query(
+            "SELECT path, channel, locale, content_type, etag, last_modified, built_at, body, gzip, br \
+             FROM documents WHERE built_at > $1 ORDER BY built_at",
+        )
+        .bind(since.map_or(i64::MIN, to_millis))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Document {
+                    path: r.try_get("path")?,
+                    channel: r.try_get("channel")?,
+                    locale: r.try_get("locale")?,
+                    content_type: r.try_get("content_type")?,
+                    etag: r.try_get("etag")?,
+                    last_modified: from_millis(r.try_get("last_modified")?),
+                    built_at: from_millis(r.try_get("built_at")?),
+                    body: r.try_get::<Vec<u8>, _>("body")?.into(),
+                    gzip: r.try_get::<Vec<u8>, _>("gzip")?.into(),
+                    br: r.try_get::<Vec<u8>, _>("br")?.into(),
+                })
+            })
+            .collect()
+    }
+
+    /// `(path, etag, built_at)` of every stored document, for status views.
+    pub async fn document_index(&self) -> Result<Vec<(String, String, DateTime<Utc>)>> {
+        let rows = sqlx::query("SELECT path, etag, built_at FROM documents ORDER BY path")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("path")?,
+                    r.try_get("etag")?,
+                    from_millis(r.try_get("built_at")?),
+                ))
+            })
+            .collect()
+    }
+}
+
+async fn upsert_translation(
+    tx: &mut sqlx::AnyConnection,
+    t: &Translation,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let image = t.image.as_ref().map(serde_json::to_string).transpose()?;
+    // A translation that moves into the future is announced again when it comes due.
+    let future = t.published_at > now;
+    sqlx::query(
+        "INSERT INTO translations (article_id, locale, channel, slug, title, summary, body_html, topics, status, \
+         published_at, updated_at, retracted_at, correction, image, source, source_hash, live_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, NULL) \
+         ON CONFLICT (article_id, locale) DO UPDATE SET channel = excluded.channel, slug = excluded.slug, \
+         title = excluded.title, summary = excluded.summary, body_html = excluded.body_html, topics = excluded.topics, \
+         status = excluded.status, published_at = excluded.published_at, updated_at = excluded.updated_at, \
+         retracted_at = excluded.retracted_at, correction = excluded.correction, image = excluded.image, \
+         source = excluded.source, source_hash = excluded.source_hash, \
+         live_at = CASE WHEN $17 = 1 OR excluded.status = 'draft' THEN NULL ELSE translations.live_at END",
+    )
+    .bind(&t.article_id)
+    .bind(&t.locale)
+    .bind(&t.channel)
+    .bind(&t.slug)
+    .bind(&t.title)
+    .bind(&t.summary)
+    .bind(&t.body_html)
+    .bind(serde_json::to_string(&t.topics)?)
+    .bind(t.status.as_str())
+    .bind(to_millis(t.published_at))
+    .bind(t.updated_at.map(to_millis))
+    .bind(t.retracted_at.map(to_millis))
+    .bind(&t.correction)
+    .bind(image)
+    .bind(&t.source)
+    .bind(&t.source_hash)
+    .bind(i64::from(future))
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+fn row_to_translation(r: &AnyRow) -> Result<Translation> {
+    let topics: String = r.try_get("topics")?;
+    let image: Option<String> = r.try_get("image")?;
+    let status: String = r.try_get("status")?;
+    Ok(Translation {
+        article_id: r.try_get("article_id")?,
+        locale: r.try_get("locale")?,
+        channel: r.try_get("channel")?,
+        slug: r.try_get("slug")?,
+        title: r.try_get("title")?,
+        summary: r.try_get("summary")?,
+        body_html: r.try_get("body_html")?,
+        topics: serde_json::from_str(&topics)?,
+        status: Status::parse(&status),
+        published_at: from_millis(r.try_get("published_at")?),
+        updated_at: r.try_get::<Option<i64>, _>("updated_at")?.map(from_millis),
+        retracted_at: r
+            .try_get::<Option<i64>, _>("retracted_at")?
+            .map(from_millis),
+        correction: r.try_get("correction")?,
+        image: image
+            .map(|s| serde_json::from_str::<Image>(&s))
+            .transpose()?,
+        source: r.try_get("source")?,
+        source_hash: r.try_get("source_hash")?,
+    })
+}

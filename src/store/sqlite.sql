@@ -1,0 +1,55 @@
+-- bridgecast schema, SQLite. Times are integer milliseconds since the Unix epoch.
+CREATE TABLE IF NOT EXISTS translations (
+    article_id   TEXT    NOT NULL,
+    locale       TEXT    NOT NULL,
+    channel      TEXT    NOT NULL,
+    slug         TEXT    NOT NULL,
+    title        TEXT    NOT NULL,
+    summary      TEXT    NOT NULL,
+    body_html    TEXT    NOT NULL,
+    topics       TEXT    NOT NULL,
+    status       TEXT    NOT NULL,
+    published_at BIGINT  NOT NULL,
+    updated_at   BIGINT,
+    retracted_at BIGINT,
+    correction   TEXT,
+    image        TEXT,
+    source       TEXT    NOT NULL,
+    source_hash  TEXT    NOT NULL,
+    live_at      BIGINT,
+    PRIMARY KEY (article_id, locale)
+);
+CREATE INDEX IF NOT EXISTS translations_channel ON translations (channel, slug);
+CREATE INDEX IF NOT EXISTS translations_due ON translations (published_at) WHERE live_at IS NULL;
+
+CREATE TABLE IF NOT EXISTS jobs (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    key         TEXT    NOT NULL UNIQUE,
+    kind        TEXT    NOT NULL,
+    payload     TEXT    NOT NULL,
+    state       TEXT    NOT NULL,
+    attempts    BIGINT  NOT NULL DEFAULT 0,
+    run_at      BIGINT  NOT NULL,
+    lease_until BIGINT,
+    worker      TEXT,
+    dirty       BIGINT  NOT NULL DEFAULT 0,
+    last_error  TEXT,
+    created_at  BIGINT  NOT NULL,
+    updated_at  BIGINT  NOT NULL,
+    finished_at BIGINT
+);
+CREATE INDEX IF NOT EXISTS jobs_due ON jobs (state, run_at);
+
+CREATE TABLE IF NOT EXISTS documents (
+    path          TEXT   PRIMARY KEY,
+    channel       TEXT   NOT NULL,
+    locale        TEXT   NOT NULL,
+    content_type  TEXT   NOT NULL,
+    etag          TEXT   NOT NULL,
+    last_modified BIGINT NOT NULL,
+    built_at      BIGINT NOT NULL,
+    body          BLOB   NOT NULL,
+    gzip          BLOB   NOT NULL,
+    br            BLOB   NOT NULL
+);
+CREATE INDEX IF NOT EXISTS documents_built ON documents (built_at);
