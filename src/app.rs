@@ -158,14 +158,4 @@ impl Cache {
         v.sort();
         v
     }
-
-    /// The newest `built_at` in the cache, for incremental refills from the store.
-    pub fn newest_build(&self) -> Option<DateTime<Utc>> {
-        self.docs
-            .read()
-            .expect("cache lock")
-            .values()
-            .map(|d| d.built_at)
-            .max()
-    }
 }

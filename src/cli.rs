@@ -90,7 +90,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
 /// Loads the store's documents into memory, syncs content, and queues a render of
 /// every feed (coalesced), so a restart after a crash converges on the right state.
 pub async fn start(app: &SharedApp) -> Result<publish::SyncSummary> {
-    for d in app.store.documents_since(None).await? {
+    for d in app.store.documents().await? {
         app.cache.put(d);
     }
     let summary = publish::sync_content(app, true).await?;
@@ -170,9 +170,8 @@ async fn watch_ready(app: SharedApp, stop: tokio::sync::watch::Receiver<bool>) {
 async fn refresh_cache(app: SharedApp, stop: tokio::sync::watch::Receiver<bool>) {
     while !*stop.borrow() {
         tokio::time::sleep(Duration::from_secs(2)).await;
-        match app.store.documents_since(app.cache.newest_build()).await {
-            Ok(docs) => docs.into_iter().for_each(|d| app.cache.put(d)),
-            Err(e) => tracing::warn!(error = %e, "cache refresh failed"),
+        if let Err(e) = publish::refresh_from_store(&app).await {
+            tracing::warn!(error = %e, "cache refresh failed");
         }
     }
 }

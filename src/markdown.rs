@@ -23,18 +23,28 @@ pub fn sanitize(html: &str, base: &url::Url) -> String {
         .to_string()
 }
 
-/// Removes the characters XML 1.0 forbids (C0 controls but tab, LF and CR; U+FFFE,
-/// U+FFFF). The feed writers copy them verbatim, which would make a document no reader
-/// can parse, so every string passes through here before it reaches a writer.
+/// Removes the characters XML 1.0 forbids (C0 controls but tab and LF; U+FFFE,
+/// U+FFFF) and turns CR and CRLF into LF, as an XML parser would. The feed writers copy
+/// forbidden characters verbatim, which would make a document no reader can parse, so
+/// every string passes through here before it reaches a writer.
 pub fn xml_clean(s: &str) -> std::borrow::Cow<'_, str> {
     fn bad(c: char) -> bool {
         matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}')
     }
-    if s.chars().any(bad) {
-        s.chars().filter(|c| !bad(*c)).collect::<String>().into()
-    } else {
-        s.into()
+    if !s.chars().any(|c| bad(c) || c == '\r') {
+        return s.into();
     }
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\r' {
+            chars.next_if_eq(&'\n');
+            out.push('\n');
+        } else if !bad(c) {
+            out.push(c);
+        }
+    }
+    out.into()
 }
 
 /// Escapes text for HTML element content and double-quoted attributes.
@@ -74,7 +84,10 @@ mod tests {
 
     #[test]
     fn xml_illegal_characters_are_removed() {
-        assert_eq!(xml_clean("a\u{0}b\u{1b}c\u{fffe}\td\n"), "abc\td\n");
+        assert_eq!(
+            xml_clean("a\u{0}b\u{1b}c\u{fffe}\td\r\ne\rf"),
+            "abc\td\ne\nf"
+        );
         assert!(matches!(xml_clean("plain"), std::borrow::Cow::Borrowed(_)));
     }
 }

@@ -415,6 +415,33 @@ pub fn copy_media(channels: &[Channel], dir: &Path) -> Result<usize> {
     Ok(n)
 }
 
+/// Makes the cache equal to the store's documents, comparing ETags: with several
+/// replicas on one database, each serves what any of them rendered. Comparing the
+/// whole index (a few hundred short rows) rather than a time watermark cannot miss a
+/// document committed late or stamped by a clock that runs behind. Returns how many
+/// documents were loaded or dropped.
+pub async fn refresh_from_store(app: &App) -> Result<usize> {
+    let index = app.store.document_index().await?;
+    let mut changed = 0;
+    let mut live = HashSet::with_capacity(index.len());
+    for (path, etag, _) in index {
+        if app.cache.get(&path).is_none_or(|d| d.etag != etag)
+            && let Some(doc) = app.store.document(&path).await?
+        {
+            app.cache.put(doc);
+            changed += 1;
+        }
+        live.insert(path);
+    }
+    for path in app.cache.paths() {
+        if !live.contains(&path) {
+            app.cache.remove(&path);
+            changed += 1;
+        }
+    }
+    Ok(changed)
+}
+
 /// Paths of the current documents every channel × locale must have once rendered.
 pub fn expected_current(channels: &[Channel]) -> Vec<String> {
     all_feeds(channels)

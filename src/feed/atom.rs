@@ -3,8 +3,7 @@
 //! translation, RFC 5005 history links and RFC 6721 tombstones.
 
 use super::{FeedDoc, Format, Page, content_html, rfc3339};
-use crate::markdown::xml_clean;
-use atom_syndication::extension::{Extension, ExtensionMap};
+use crate::markdown::{escape_html as e, xml_clean};
 use atom_syndication::{Category, Content, Entry, Feed, Generator, Link, Person, Text, TextType};
 use chrono::{DateTime, FixedOffset, Utc};
 
@@ -87,57 +86,41 @@ pub fn write(doc: &FeedDoc<'_, '_>) -> Vec<u8> {
         entries: doc.entries.iter().map(|e| entry(doc, e)).collect(),
         ..Default::default()
     };
+    // RFC 4287's schema wants extension elements before the entries, but the writer
+    // puts them after; so the history marker and the tombstones are written here and
+    // placed in front of the first entry.
+    let mut head = String::new();
     if matches!(doc.page, Page::Archive { .. }) {
         feed.namespaces.insert("fh".into(), HISTORY_NS.into());
-        let archive = Extension {
-            name: "fh:archive".into(),
-            ..Default::default()
-        };
-        ext(&mut feed.extensions, "fh", "archive").push(archive);
+        head.push_str("<fh:archive/>");
     }
     if !doc.tombstones.is_empty() {
         feed.namespaces.insert("at".into(), TOMBSTONE_NS.into());
-        let comment = c(&site.i18n.msg(locale, "article-retracted", &[]));
+        let comment = e(&c(&site.i18n.msg(locale, "article-retracted", &[])));
         for t in doc.tombstones {
-            let link = Extension {
-                name: "link".into(),
-                attrs: [("href".to_owned(), site.url(&t.path))].into(),
-                ..Default::default()
-            };
-            let note = Extension {
-                name: "at:comment".into(),
-                value: Some(comment.clone()),
-                attrs: [("xml:lang".to_owned(), locale.to_owned())].into(),
-                ..Default::default()
-            };
-            let tomb = Extension {
-                name: "at:deleted-entry".into(),
-                attrs: [
-                    ("ref".to_owned(), t.id.clone()),
-                    ("when".to_owned(), rfc3339(t.when)),
-                ]
-                .into(),
-                children: [
-                    ("link".to_owned(), vec![link]),
-                    ("comment".to_owned(), vec![note]),
-                ]
-                .into(),
-                ..Default::default()
-            };
-            ext(&mut feed.extensions, "at", "deleted-entry").push(tomb);
+            head.push_str(&format!(
+                "<at:deleted-entry ref=\"{}\" when=\"{}\"><link href=\"{}\"/><at:comment xml:lang=\"{}\">{comment}</at:comment></at:deleted-entry>",
+                e(&c(&t.id)),
+                rfc3339(t.when),
+                e(&site.url(&t.path)),
+                e(locale),
+            ));
         }
     }
     let mut out = Vec::with_capacity(4096 + doc.entries.len() * 4096);
     feed.write_to(&mut out)
         .expect("writing to a Vec cannot fail");
+    if !head.is_empty() {
+        let at = find(&out, b"<entry>")
+            .or_else(|| find(&out, b"</feed>"))
+            .unwrap_or(out.len());
+        out.splice(at..at, head.into_bytes());
+    }
     out
 }
 
-fn ext<'m>(map: &'m mut ExtensionMap, prefix: &str, name: &str) -> &'m mut Vec<Extension> {
-    map.entry(prefix.into())
-        .or_default()
-        .entry(name.into())
-        .or_default()
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 fn entry(doc: &FeedDoc<'_, '_>, e: &super::Entry<'_>) -> Entry {

@@ -3,7 +3,13 @@
 //! listing the other languages of each item.
 
 use super::{FeedDoc, Format, Page, content_html, feed_path, rfc3339};
+use crate::markdown::xml_clean;
 use serde::Serialize;
+
+/// The same cleaning as the XML formats, so every format carries the same text.
+fn c(s: &str) -> String {
+    xml_clean(s).into_owned()
+}
 
 #[derive(Serialize)]
 struct Feed<'a> {
@@ -111,9 +117,9 @@ pub fn write(doc: &FeedDoc<'_, '_>) -> Vec<u8> {
                 Item {
                     id: e.id(),
                     url: site.url(&e.path()),
-                    title: t.title.clone(),
-                    summary: t.summary.clone(),
-                    content_html: content_html(site, doc.locale, t),
+                    title: c(&t.title),
+                    summary: c(&t.summary),
+                    content_html: c(&content_html(site, doc.locale, t)),
                     image: t.image.as_ref().map(|i| i.url.clone()),
                     date_published: rfc3339(t.published_at),
                     date_modified: rfc3339(t.modified()),
@@ -129,7 +135,7 @@ pub fn write(doc: &FeedDoc<'_, '_>) -> Vec<u8> {
                         .map(|i| Attachment {
                             url: i.url.clone(),
                             mime_type: i.mime.clone(),
-                            title: i.alt.clone(),
+                            title: c(&i.alt),
                             size_in_bytes: (i.length > 0).then_some(i.length),
                         })
                         .collect(),

@@ -335,31 +335,26 @@ impl Store {
         Ok(removed)
     }
 
-    /// Documents built after `since` (all of them for `None`), for filling a cache.
-    pub async fn documents_since(&self, since: Option<DateTime<Utc>>) -> Result<Vec<Document>> {
+    /// Every stored document, for filling a cache at start.
+    pub async fn documents(&self) -> Result<Vec<Document>> {
         let rows = sqlx::query(
-            "SELECT path, channel, locale, content_type, etag, last_modified, built_at, body, gzip, br \
-             FROM documents WHERE built_at > $1 ORDER BY built_at",
+            "SELECT path, channel, locale, content_type, etag, last_modified, built_at, body, gzip, br FROM documents",
         )
-        .bind(since.map_or(i64::MIN, to_millis))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Document {
-                    path: r.try_get("path")?,
-                    channel: r.try_get("channel")?,
-                    locale: r.try_get("locale")?,
-                    content_type: r.try_get("content_type")?,
-                    etag: r.try_get("etag")?,
-                    last_modified: from_millis(r.try_get("last_modified")?),
-                    built_at: from_millis(r.try_get("built_at")?),
-                    body: r.try_get::<Vec<u8>, _>("body")?.into(),
-                    gzip: r.try_get::<Vec<u8>, _>("gzip")?.into(),
-                    br: r.try_get::<Vec<u8>, _>("br")?.into(),
-                })
-            })
-            .collect()
+        rows.iter().map(row_to_document).collect()
+    }
+
+    /// One stored document.
+    pub async fn document(&self, path: &str) -> Result<Option<Document>> {
+        let row = sqlx::query(
+            "SELECT path, channel, locale, content_type, etag, last_modified, built_at, body, gzip, br \
+             FROM documents WHERE path = $1",
+        )
+        .bind(path)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(row_to_document).transpose()
     }
 
     /// `(path, etag, built_at)` of every stored document, for status views.
@@ -418,6 +413,21 @@ async fn upsert_translation(
     .execute(&mut *tx)
     .await?;
     Ok(())
+}
+
+fn row_to_document(r: &AnyRow) -> Result<Document> {
+    Ok(Document {
+        path: r.try_get("path")?,
+        channel: r.try_get("channel")?,
+        locale: r.try_get("locale")?,
+        content_type: r.try_get("content_type")?,
+        etag: r.try_get("etag")?,
+        last_modified: from_millis(r.try_get("last_modified")?),
+        built_at: from_millis(r.try_get("built_at")?),
+        body: r.try_get::<Vec<u8>, _>("body")?.into(),
+        gzip: r.try_get::<Vec<u8>, _>("gzip")?.into(),
+        br: r.try_get::<Vec<u8>, _>("br")?.into(),
+    })
 }
 
 fn row_to_translation(r: &AnyRow) -> Result<Translation> {

@@ -1,0 +1,103 @@
+//! The real binary: start `bridgecast serve`, revalidate a feed (304), drop a new
+//! article file, and see the new ETag and entry served.
+
+use crate::support::{copy_dir, free_port, repo};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn wait_ready(c: &reqwest::Client, base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(r) = c.get(format!("{base}/readyz")).send().await
+            && r.status() == 200
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "daemon not ready within 60 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn serve_revalidates_then_publishes_a_dropped_file() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&repo().join("feeds"), &dir.path().join("feeds"));
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let child = Command::new(env!("CARGO_BIN_EXE_bridgecast"))
+        .arg("serve")
+        .current_dir(dir.path())
+        .env("BRIDGECAST_LISTEN", format!("127.0.0.1:{port}"))
+        .env("BRIDGECAST_BASE_URL", &base)
+        .env("BRIDGECAST_SCHEDULER__RESCAN_EVERY_SECS", "1")
+        .env("BRIDGECAST_SCHEDULER__PUBLISH_EVERY_SECS", "1")
+        .env("BRIDGECAST_JOBS__POLL_MS", "100")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _daemon = Daemon(child);
+    let c = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    wait_ready(&c, &base).await;
+    assert!(
+        dir.path().join("data/bridgecast.db").exists(),
+        "embedded database created on first run"
+    );
+
+    let url = format!("{base}/feeds/news/en/atom.xml");
+    let r = c.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let etag = r.headers()["etag"].to_str().unwrap().to_owned();
+    let r = c
+        .get(&url)
+        .header("If-None-Match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 304);
+
+    std::fs::create_dir_all(dir.path().join("feeds/news/articles/new-arrival")).unwrap();
+    std::fs::write(
+        dir.path().join("feeds/news/articles/new-arrival/en.md"),
+        "+++\nid = \"tag:gdfao.example.org,2026-11-01:new-arrival\"\ntitle = \"A new arrival\"\n\
+         summary = \"Dropped in while the daemon runs.\"\ntopics = [\"education\"]\n\
+         published_at = 2026-11-01T09:00:00+08:00\n+++\nHello.\n",
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = c
+            .get(&url)
+            .header("If-None-Match", &etag)
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 200 {
+            assert_ne!(r.headers()["etag"].to_str().unwrap(), etag);
+            let body = r.text().await.unwrap();
+            assert!(
+                body.contains("tag:gdfao.example.org,2026-11-01:new-arrival/en"),
+                "new entry served"
+            );
+            break;
+        }
+        assert_eq!(r.status(), 304);
+        assert!(
+            Instant::now() < deadline,
+            "the dropped article was not published within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
