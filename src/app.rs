@@ -4,7 +4,7 @@
 
 use crate::clock::SharedClock;
 use crate::config::Config;
-use crate::content::{Channel, Problem};
+use crate::content::{Channel, Problem, Translation};
 use crate::document::Document;
 use crate::i18n::I18n;
 use crate::metrics::Metrics;
@@ -36,6 +36,13 @@ pub struct App {
     ready: AtomicBool,
     /// Fingerprint of the content folder at the last sync (names, sizes, mtimes).
     pub(crate) content_fingerprint: std::sync::Mutex<Option<u64>>,
+    /// Parsed content files, so a re-scan only parses what changed.
+    pub(crate) parse_cache: std::sync::Mutex<crate::content::ParseCache>,
+    /// The store's translations as of a version, so a render does not read them all.
+    snapshot: tokio::sync::Mutex<Option<(i64, Arc<Vec<Translation>>)>>,
+    /// Fingerprints of the inputs of archive pages as last rendered: an archive page
+    /// whose entries did not change is not rendered again.
+    pub(crate) page_inputs: std::sync::Mutex<HashMap<String, u64>>,
 }
 
 impl App {
@@ -63,6 +70,9 @@ impl App {
             problems: RwLock::default(),
             ready: AtomicBool::new(false),
             content_fingerprint: std::sync::Mutex::new(None),
+            parse_cache: std::sync::Mutex::default(),
+            snapshot: tokio::sync::Mutex::new(None),
+            page_inputs: std::sync::Mutex::default(),
         }))
     }
 
@@ -96,6 +106,22 @@ impl App {
             items: self.config.feeds.items,
             page_size: self.config.feeds.archive_page_size,
         }
+    }
+
+    /// Every stored translation, from memory when the store has not changed since the
+    /// last read (one narrow query to check), else freshly read. Correct with several
+    /// replicas: any replica's write bumps the version.
+    pub async fn translations(&self) -> Result<Arc<Vec<Translation>>> {
+        let mut snap = self.snapshot.lock().await;
+        let version = self.store.translations_version().await?;
+        if let Some((v, ts)) = snap.as_ref()
+            && *v == version
+        {
+            return Ok(ts.clone());
+        }
+        let ts = Arc::new(self.store.all_translations().await?);
+        *snap = Some((version, ts.clone()));
+        Ok(ts)
     }
 
     pub fn is_ready(&self) -> bool {

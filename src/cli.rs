@@ -106,6 +106,11 @@ async fn serve(config: Config) -> Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let worker = tokio::spawn(jobs::run_worker(app.clone(), stop_rx.clone()));
     let mut sched = scheduler::start(app.clone()).await?;
+    let _watcher = if app.config.scheduler.watch {
+        watch_content(app.clone())
+    } else {
+        None
+    };
     tokio::spawn(watch_ready(app.clone(), stop_rx.clone()));
     if app.store.engine() == crate::store::Engine::Postgres {
         tokio::spawn(refresh_cache(app.clone(), stop_rx.clone()));
@@ -151,6 +156,39 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
     tracing::info!("shutting down");
+}
+
+/// Syncs the content folder a moment after anything in it changes. The returned
+/// watcher must be kept alive. Without inotify (or on error) the timer still re-scans.
+fn watch_content(app: SharedApp) -> Option<notify::RecommendedWatcher> {
+    use notify::Watcher;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let mut watcher = match notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
+        if ev.is_ok_and(|e| !matches!(e.kind, notify::EventKind::Access(_))) {
+            let _ = tx.send(());
+        }
+    }) {
+        Ok(w) => w,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot watch the content folder; relying on the re-scan timer");
+            return None;
+        }
+    };
+    if let Err(e) = watcher.watch(&app.config.content_dir, notify::RecursiveMode::Recursive) {
+        tracing::warn!(error = %e, "cannot watch the content folder; relying on the re-scan timer");
+        return None;
+    }
+    tokio::spawn(async move {
+        while rx.recv().await.is_some() {
+            // Editors write a file in several steps: wait for the burst to end.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            while rx.try_recv().is_ok() {}
+            if let Err(e) = crate::jobs::Job::SyncContent.submit(&app).await {
+                tracing::error!(error = %e, "could not enqueue a content sync");
+            }
+        }
+    });
+    Some(watcher)
 }
 
 /// Marks the app ready once every channel × locale has its current documents.
@@ -232,15 +270,29 @@ fn validate(config: &Config) -> ExitCode {
     }
 }
 
+/// Renders the content folder (plus any articles that arrived through the store
+/// rather than files) straight to files. The store is read, not written: an export
+/// never changes what a running daemon publishes.
 async fn export(config: Config, dir: &std::path::Path) -> Result<ExitCode> {
     let started = std::time::Instant::now();
     let app = App::new(config, Arc::new(SystemClock)).await?;
-    let summary = publish::sync_content(&app, true).await?;
-    publish::publish_due(&app).await?;
-    let docs = publish::render_everything(&app).await?;
+    let base = url::Url::parse(app.config.base())?;
+    let content_dir = app.config.content_dir.clone();
+    let loaded = tokio::task::spawn_blocking(move || content::load(&content_dir, &base)).await?;
+    let mut translations = loaded.translations;
+    translations.extend(app.store.api_translations().await?);
+    let problems = loaded.problems;
+    app.set_content(loaded.channels, problems.clone());
+    let loaded_at = started.elapsed();
+    let app2 = app.clone();
+    let docs =
+        tokio::task::spawn_blocking(move || publish::render_everything(&app2, &translations))
+            .await?;
+    let rendered_at = started.elapsed();
     let files = publish::write_static(dir, &docs)?;
     let media = publish::copy_media(&app.channels(), dir)?;
-    for p in app.problems() {
+    tracing::info!(load = ?loaded_at, render = ?(rendered_at - loaded_at), write = ?(started.elapsed() - rendered_at), "export phases");
+    for p in &problems {
         eprintln!("{p}");
     }
     println!(
@@ -248,9 +300,9 @@ async fn export(config: Config, dir: &std::path::Path) -> Result<ExitCode> {
         docs.len(),
         dir.display(),
         started.elapsed(),
-        summary.problems
+        problems.len()
     );
-    Ok(if summary.problems == 0 {
+    Ok(if problems.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(2)

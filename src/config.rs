@@ -62,10 +62,15 @@ pub struct WebSubConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SchedulerConfig {
-    /// How often due articles are published, in seconds. Default: 30.
+    /// How often due articles are published, in seconds, rounded to a period that
+    /// divides a minute, an hour or a day. Default: 30.
     pub publish_every_secs: u64,
-    /// How often `content_dir` is re-scanned for changed files, in seconds. Default: 60.
+    /// How often `content_dir` is re-scanned for changed files, in seconds (rounded
+    /// likewise). A safety net behind `watch`. Default: 60.
     pub rescan_every_secs: u64,
+    /// Watch `content_dir` for changes (inotify) and sync within milliseconds.
+    /// Default: true.
+    pub watch: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -117,6 +122,7 @@ impl Default for SchedulerConfig {
         Self {
             publish_every_secs: 30,
             rescan_every_secs: 60,
+            watch: true,
         }
     }
 }

@@ -10,9 +10,10 @@ use crate::{locale, markdown};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 /// Topic ids an article may carry; each has a `topic-<id>` message in every catalogue.
 pub const TOPICS: &[&str] = &[
@@ -275,6 +276,24 @@ pub fn article_path(locale: &str, channel: &str, slug: &str) -> String {
 
 /// Reads every channel and article below `dir`. `base` is the public base URL.
 pub fn load(dir: &Path, base: &url::Url) -> Content {
+    load_with(dir, base, &mut ParseCache::default())
+}
+
+/// A file's modification time and size when parsed, and what it parsed to.
+type Parsed = (Option<SystemTime>, u64, Result<Translation, Problem>);
+
+/// Translation files parsed before, with the modification time and size they had: a
+/// re-scan parses only files that changed, so publishing one article into a site of
+/// thousands costs one parse, not thousands.
+#[derive(Debug, Default)]
+pub struct ParseCache {
+    files: HashMap<PathBuf, Parsed>,
+    channels: Vec<Channel>,
+    base: String,
+}
+
+/// Like [`load`], reusing what `cache` holds for unchanged files.
+pub fn load_with(dir: &Path, base: &url::Url, cache: &mut ParseCache) -> Content {
     let mut content = Content::default();
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
@@ -317,12 +336,135 @@ pub fn load(dir: &Path, base: &url::Url) -> Content {
             }
         }
     }
-    let channels = content.channels.clone();
-    for c in &channels {
-        load_articles(c, base, &mut content);
+    // A changed channel or base URL changes what every file parses to.
+    if cache.channels != content.channels || cache.base != base.as_str() {
+        cache.files.clear();
+        cache.channels = content.channels.clone();
+        cache.base = base.to_string();
+    }
+    let files = list_translation_files(&content.channels, &mut content.problems);
+    let stale: Vec<usize> = files
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| {
+            cache
+                .files
+                .get(&f.path)
+                .is_none_or(|(m, l, _)| *m != f.mtime || *l != f.len)
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let parsed = parse_parallel(&content.channels, &files, &stale, base);
+    for (i, result) in stale.into_iter().zip(parsed) {
+        let f = &files[i];
+        cache.files.insert(f.path.clone(), (f.mtime, f.len, result));
+    }
+    let live: BTreeSet<&PathBuf> = files.iter().map(|f| &f.path).collect();
+    cache.files.retain(|p, _| live.contains(p));
+    for f in &files {
+        match &cache.files[&f.path].2 {
+            Ok(t) => content.translations.push(t.clone()),
+            Err(p) => content.problems.push(p.clone()),
+        }
     }
     check_groups(&mut content);
     content
+}
+
+struct SourceFile {
+    channel: usize,
+    slug: String,
+    path: PathBuf,
+    mtime: Option<SystemTime>,
+    len: u64,
+}
+
+/// Every `articles/<slug>/<locale>.md` of every channel, sorted, with its metadata.
+fn list_translation_files(channels: &[Channel], problems: &mut Vec<Problem>) -> Vec<SourceFile> {
+    let mut out = vec![];
+    for (ci, channel) in channels.iter().enumerate() {
+        let Ok(entries) = std::fs::read_dir(channel.dir.join("articles")) else {
+            continue;
+        };
+        let mut slugs: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.is_dir())
+            .collect();
+        slugs.sort();
+        for slug_dir in slugs {
+            let slug = slug_dir
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_owned();
+            if !valid_slug(&slug) {
+                problems.push(problem(
+                    &slug_dir,
+                    0,
+                    format!("slug {slug:?} must be lower-case letters, digits and '-'"),
+                ));
+                continue;
+            }
+            let Ok(files) = std::fs::read_dir(&slug_dir) else {
+                continue;
+            };
+            let mut files: Vec<(PathBuf, std::fs::Metadata)> = files
+                .filter_map(|e| e.ok())
+                .filter(|e| e.path().extension().and_then(|x| x.to_str()) == Some("md"))
+                .filter_map(|e| Some((e.path(), e.metadata().ok()?)))
+                .collect();
+            files.sort_by(|a, b| a.0.cmp(&b.0));
+            for (path, meta) in files {
+                out.push(SourceFile {
+                    channel: ci,
+                    slug: slug.clone(),
+                    path,
+                    mtime: meta.modified().ok(),
+                    len: meta.len(),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Parses `files[i]` for each `i` in `which`, on every core, in order.
+fn parse_parallel(
+    channels: &[Channel],
+    files: &[SourceFile],
+    which: &[usize],
+    base: &url::Url,
+) -> Vec<Result<Translation, Problem>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8)
+        .min(which.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<(usize, Result<Translation, Problem>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut out = vec![];
+                    loop {
+                        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(&i) = which.get(k) else { break out };
+                        let f = &files[i];
+                        out.push((
+                            k,
+                            load_translation(&channels[f.channel], &f.slug, &f.path, base),
+                        ));
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("parser thread"))
+            .collect()
+    });
+    results.sort_by_key(|(k, _)| *k);
+    results.into_iter().map(|(_, r)| r).collect()
 }
 
 fn load_channel(dir: &Path, file: &Path) -> Result<Channel, Problem> {
@@ -388,48 +530,6 @@ fn load_channel(dir: &Path, file: &Path) -> Result<Channel, Problem> {
         select: def.select,
         dir: dir.to_owned(),
     })
-}
-
-fn load_articles(channel: &Channel, base: &url::Url, content: &mut Content) {
-    let root = channel.dir.join("articles");
-    let Ok(entries) = std::fs::read_dir(&root) else {
-        return;
-    };
-    let mut slugs: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    slugs.sort();
-    for slug_dir in slugs {
-        let slug = slug_dir
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default()
-            .to_owned();
-        if !valid_slug(&slug) {
-            content.problems.push(problem(
-                &slug_dir,
-                0,
-                format!("slug {slug:?} must be lower-case letters, digits and '-'"),
-            ));
-            continue;
-        }
-        let Ok(files) = std::fs::read_dir(&slug_dir) else {
-            continue;
-        };
-        let mut files: Vec<PathBuf> = files.filter_map(|e| e.ok()).map(|e| e.path()).collect();
-        files.sort();
-        for file in files {
-            if file.extension().and_then(|e| e.to_str()) != Some("md") {
-                continue;
-            }
-            match load_translation(channel, &slug, &file, base) {
-                Ok(t) => content.translations.push(t),
-                Err(p) => content.problems.push(p),
-            }
-        }
-    }
 }
 
 /// Parses one translation file.

@@ -31,7 +31,11 @@ pub fn xml_clean(s: &str) -> std::borrow::Cow<'_, str> {
     fn bad(c: char) -> bool {
         matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}')
     }
-    if !s.chars().any(|c| bad(c) || c == '\r') {
+    // Fast path: every character to remove or change is an ASCII control byte (a
+    // loop the compiler vectorises) or U+FFFE/U+FFFF (found with memchr-backed search).
+    let clean = s.bytes().all(|x| x >= 0x20 || x == b'\t' || x == b'\n')
+        && !s.contains(['\u{fffe}', '\u{ffff}']);
+    if clean {
         return s.into();
     }
     let mut out = String::with_capacity(s.len());

@@ -41,7 +41,15 @@ pub async fn sync_content(app: &App, force: bool) -> Result<SyncSummary> {
         });
     }
     let base = url::Url::parse(app.config.base())?;
-    let loaded = tokio::task::spawn_blocking(move || content::load(&dir, &base)).await?;
+    let t0 = std::time::Instant::now();
+    let mut cache = std::mem::take(&mut *app.parse_cache.lock().expect("parse cache lock"));
+    let (loaded, cache) = tokio::task::spawn_blocking(move || {
+        let loaded = content::load_with(&dir, &base, &mut cache);
+        (loaded, cache)
+    })
+    .await?;
+    *app.parse_cache.lock().expect("parse cache lock") = cache;
+    tracing::debug!(elapsed = ?t0.elapsed(), files = loaded.translations.len(), "content loaded");
     for p in &loaded.problems {
         tracing::warn!(problem = %p, "content problem; the last good version stays published");
     }
@@ -122,22 +130,17 @@ pub fn affected(
 /// transaction. Returns how many translations went live.
 pub async fn publish_due(app: &App) -> Result<usize> {
     let now = app.now();
-    let due = app.store.due_unannounced(now).await?;
+    let channels = app.channels();
+    let mut tx = app.store.transaction().await?;
+    let due = Store::announce_due(&mut tx, now).await?;
     if due.is_empty() {
         return Ok(0);
     }
-    let channels = app.channels();
     let mut feeds = BTreeSet::new();
     for t in &due {
         tracing::info!(article = %t.article_id, locale = %t.locale, "publishing");
         feeds.extend(affected(&channels, None, Some(t), now));
     }
-    let keys: Vec<(String, String)> = due
-        .iter()
-        .map(|t| (t.article_id.clone(), t.locale.clone()))
-        .collect();
-    let mut tx = app.store.transaction().await?;
-    Store::mark_live(&mut tx, &keys, now).await?;
     for (c, l) in &feeds {
         Job::RenderFeed {
             channel: c.clone(),
@@ -179,15 +182,6 @@ pub fn all_feeds(channels: &[Channel]) -> BTreeSet<(String, String)> {
         .collect()
 }
 
-/// Home channels whose articles `channel` may show.
-fn source_channels(channel: &Channel) -> Vec<&str> {
-    let mut v = vec![channel.id.as_str()];
-    if let Some(sel) = &channel.select {
-        v.extend(sel.channels.iter().map(String::as_str));
-    }
-    v
-}
-
 /// Renders one channel in one locale, stores and caches what changed, drops archive
 /// pages that no longer exist, and queues WebSub pings for changed current feeds and a
 /// re-render of the locale's pages. Returns the paths whose bytes changed.
@@ -198,17 +192,31 @@ pub async fn render_feed(app: &App, channel_id: &str, locale: &str) -> Result<Ve
     if !channel.locales.iter().any(|l| l == locale) {
         anyhow::bail!("render: channel {channel_id:?} has no locale {locale:?}");
     }
-    let translations = app
-        .store
-        .translations_in(&source_channels(&channel))
-        .await?;
+    let translations = app.translations().await?;
     let now = app.now();
-    let docs = {
+    let site = app.site();
+    let (docs, keep) = {
         let sel = feed::select(&channel, locale, &translations, now);
-        feed::render_channel_locale(app.site(), &channel, locale, &sel, now)
+        let mut docs = vec![];
+        let mut keep = BTreeSet::new();
+        let mut inputs = app.page_inputs.lock().expect("page inputs lock");
+        for plan in feed::plan(site, &sel, now) {
+            let paths = plan.paths(channel_id, locale);
+            let fp = plan.fingerprint(site, &channel, locale, &sel);
+            // An archive page whose inputs are unchanged and whose documents are
+            // cached is kept as it is: a new article renders one page, not all of them.
+            let unchanged = matches!(plan.page, feed::Page::Archive { .. })
+                && inputs.get(&paths[0]) == Some(&fp)
+                && paths.iter().all(|p| app.cache.get(p).is_some());
+            if !unchanged {
+                feed::render_page(site, &channel, locale, &sel, &plan, now, &mut docs);
+                inputs.insert(paths[0].clone(), fp);
+            }
+            keep.extend(paths);
+        }
+        (docs, keep)
     };
     Metrics::inc(&app.metrics.feed_renders);
-    let keep: BTreeSet<String> = docs.iter().map(|d| d.path.clone()).collect();
     let changed = store_documents(app, docs).await?;
     for gone in app
         .store
@@ -262,10 +270,7 @@ async fn store_documents(app: &App, docs: Vec<Document>) -> Result<Vec<String>> 
 pub async fn render_pages(app: &App, locale: &str) -> Result<()> {
     let channels = app.channels();
     let now = app.now();
-    let mut ids: Vec<&str> = channels.iter().flat_map(source_channels).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let translations = app.store.translations_in(&ids).await?;
+    let translations = app.translations().await?;
     let docs = pages_for(app, &channels, locale, &translations, now);
     store_documents(app, docs).await?;
     Ok(())
@@ -313,10 +318,10 @@ fn pages_for(
     ]
 }
 
-/// Renders every document of the site in memory, for `export`. Uses both cores.
-pub async fn render_everything(app: &App) -> Result<Vec<Document>> {
+/// Renders every document of the site from `translations` in memory, for `export`.
+/// Uses every core.
+pub fn render_everything(app: &App, translations: &[Translation]) -> Vec<Document> {
     let channels = app.channels();
-    let translations = app.store.all_translations().await?;
     let now = app.now();
     let mut tasks: Vec<(&Channel, &str)> = channels
         .iter()
@@ -337,7 +342,7 @@ pub async fn render_everything(app: &App) -> Result<Vec<Document>> {
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some((c, l)) = tasks.get(i) else { break };
-                        let sel = feed::select(c, l, &translations, now);
+                        let sel = feed::select(c, l, translations, now);
                         out.extend(feed::render_channel_locale(site, c, l, &sel, now));
                     }
                     out
@@ -350,14 +355,14 @@ pub async fn render_everything(app: &App) -> Result<Vec<Document>> {
             .collect()
     });
     for l in html::site_locales(&channels) {
-        let pages = pages_for(app, &channels, l, &translations, now);
+        let pages = pages_for(app, &channels, l, translations, now);
         docs.extend(
             pages
                 .into_iter()
                 .filter(|d| l == html::site_locales(&channels)[0] || d.path != "/feeds.opml"),
         );
     }
-    Ok(docs)
+    docs
 }
 
 /// Writes documents under `dir` as static files, with `.gz` and `.br` beside each, so

@@ -2,7 +2,7 @@
 //! which the writer does not support), `rel=alternate hreflang` links to every other
 //! translation, RFC 5005 history links and RFC 6721 tombstones.
 
-use super::{FeedDoc, Format, Page, content_html, rfc3339};
+use super::{FeedDoc, Format, Page, rfc3339};
 use crate::markdown::{escape_html as e, xml_clean};
 use atom_syndication::{Category, Content, Entry, Feed, Generator, Link, Person, Text, TextType};
 use chrono::{DateTime, FixedOffset, Utc};
@@ -83,7 +83,12 @@ pub fn write(doc: &FeedDoc<'_, '_>) -> Vec<u8> {
         }),
         links,
         lang: Some(locale.to_owned()),
-        entries: doc.entries.iter().map(|e| entry(doc, e)).collect(),
+        entries: doc
+            .entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| entry(doc, i, e))
+            .collect(),
         ..Default::default()
     };
     // RFC 4287's schema wants extension elements before the entries, but the writer
@@ -123,7 +128,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-fn entry(doc: &FeedDoc<'_, '_>, e: &super::Entry<'_>) -> Entry {
+fn entry(doc: &FeedDoc<'_, '_>, i: usize, e: &super::Entry<'_>) -> Entry {
     let site = doc.site;
     let t = e.t;
     let lang = t.locale.as_str();
@@ -152,7 +157,7 @@ fn entry(doc: &FeedDoc<'_, '_>, e: &super::Entry<'_>) -> Entry {
         links,
         summary: (!t.summary.is_empty()).then(|| text(&t.summary, lang, TextType::Text)),
         content: Some(Content {
-            value: Some(c(&content_html(site, doc.locale, t))),
+            value: Some(doc.contents[i].clone()),
             content_type: Some("html".into()),
             lang: Some(lang.to_owned()),
             ..Default::default()

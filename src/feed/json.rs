@@ -2,7 +2,7 @@
 //! through `next_url` (newest to oldest archive page) and a `_translations` extension
 //! listing the other languages of each item.
 
-use super::{FeedDoc, Format, Page, content_html, feed_path, rfc3339};
+use super::{FeedDoc, Format, Page, feed_path, rfc3339};
 use crate::markdown::xml_clean;
 use serde::Serialize;
 
@@ -112,14 +112,15 @@ pub fn write(doc: &FeedDoc<'_, '_>) -> Vec<u8> {
         items: doc
             .entries
             .iter()
-            .map(|e| {
+            .enumerate()
+            .map(|(i, e)| {
                 let t = e.t;
                 Item {
                     id: e.id(),
                     url: site.url(&e.path()),
                     title: c(&t.title),
                     summary: c(&t.summary),
-                    content_html: c(&content_html(site, doc.locale, t)),
+                    content_html: doc.contents[i].clone(),
                     image: t.image.as_ref().map(|i| i.url.clone()),
                     date_published: rfc3339(t.published_at),
                     date_modified: rfc3339(t.modified()),
@@ -151,7 +152,7 @@ pub fn write(doc: &FeedDoc<'_, '_>) -> Vec<u8> {
             })
             .collect(),
     };
-    let mut out = serde_json::to_vec_pretty(&feed).expect("serialising plain data cannot fail");
+    let mut out = serde_json::to_vec(&feed).expect("serialising plain data cannot fail");
     out.push(b'\n');
     out
 }

@@ -202,6 +202,8 @@ pub struct FeedDoc<'a, 'b> {
     pub tombstones: &'b [Tombstone],
     /// The feed's `updated`: newest change among its entries and tombstones.
     pub updated: DateTime<Utc>,
+    /// Each entry's content HTML, cleaned for XML, made once for all three formats.
+    pub contents: &'b [String],
 }
 
 impl FeedDoc<'_, '_> {
@@ -255,15 +257,17 @@ impl FeedDoc<'_, '_> {
     }
 }
 
-/// Renders every document of one channel in one locale: the current feed and every
-/// complete archive page, in all three formats.
-pub fn render_channel_locale(
-    site: Site<'_>,
-    channel: &Channel,
-    locale: &str,
-    sel: &Selection<'_>,
-    now: DateTime<Utc>,
-) -> Vec<Document> {
+/// One page of a feed before rendering: which slice of the selection it holds.
+#[derive(Debug, Clone)]
+pub struct PagePlan {
+    pub page: Page,
+    /// Range of `Selection::entries` (newest first).
+    pub range: std::ops::Range<usize>,
+    pub updated: DateTime<Utc>,
+}
+
+/// Cuts a selection into the current document and the complete archive pages.
+pub fn plan(site: Site<'_>, sel: &Selection<'_>, now: DateTime<Utc>) -> Vec<PagePlan> {
     let total = sel.entries.len();
     let archives = total / site.page_size;
     // The current document holds the newest entries, and at least every entry not yet
@@ -275,33 +279,115 @@ pub fn render_channel_locale(
         .map(|e| e.t.modified())
         .chain(sel.tombstones.iter().map(|t| t.when))
         .max();
-    let mut docs = Vec::with_capacity(3 * (archives + 1));
-    let current = FeedDoc {
-        site,
-        channel,
-        locale,
+    let mut plans = vec![PagePlan {
         page: Page::Current { archives },
-        entries: &sel.entries[..current_len],
-        tombstones: &sel.tombstones,
+        range: 0..current_len,
         updated: newest.unwrap_or(now),
-    };
-    write_all(&current, &mut docs, now);
+    }];
     // Archive pages run oldest first: page 1 holds the oldest `page_size` entries.
     for n in 1..=archives {
         let end = total - (n - 1) * site.page_size;
-        let start = end - site.page_size;
-        let entries = &sel.entries[start..end];
-        let updated = entries.iter().map(|e| e.t.modified()).max().unwrap_or(now);
-        let page = FeedDoc {
-            site,
-            channel,
-            locale,
+        let range = end - site.page_size..end;
+        let updated = sel.entries[range.clone()]
+            .iter()
+            .map(|e| e.t.modified())
+            .max()
+            .unwrap_or(now);
+        plans.push(PagePlan {
             page: Page::Archive { n, total: archives },
-            entries,
-            tombstones: &[],
+            range,
             updated,
+        });
+    }
+    plans
+}
+
+impl PagePlan {
+    /// Everything the page's bytes depend on, hashed: equal fingerprints, equal bytes
+    /// (within one process, which is as long as fingerprints are kept).
+    pub fn fingerprint(
+        &self,
+        site: Site<'_>,
+        channel: &Channel,
+        locale: &str,
+        sel: &Selection<'_>,
+    ) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (site.base, site.hubs, site.items, site.page_size, locale).hash(&mut h);
+        format!("{channel:?}{:?}{}", self.page, self.updated).hash(&mut h);
+        for e in &sel.entries[self.range.clone()] {
+            (
+                &e.t.article_id,
+                &e.t.locale,
+                &e.t.source_hash,
+                &e.alternates,
+            )
+                .hash(&mut h);
+        }
+        if let Page::Current { .. } = self.page {
+            for t in &sel.tombstones {
+                (&t.id, t.when, &t.path).hash(&mut h);
+            }
+        }
+        h.finish()
+    }
+
+    /// Paths of the page's three documents.
+    pub fn paths(&self, channel: &str, locale: &str) -> [String; 3] {
+        let n = match self.page {
+            Page::Current { .. } => None,
+            Page::Archive { n, .. } => Some(n),
         };
-        write_all(&page, &mut docs, now);
+        Format::ALL.map(|f| feed_path(channel, locale, n, f))
+    }
+}
+
+/// Renders one planned page in all three formats.
+pub fn render_page(
+    site: Site<'_>,
+    channel: &Channel,
+    locale: &str,
+    sel: &Selection<'_>,
+    plan: &PagePlan,
+    now: DateTime<Utc>,
+    out: &mut Vec<Document>,
+) {
+    let entries = &sel.entries[plan.range.clone()];
+    let contents: Vec<String> = entries
+        .iter()
+        .map(|e| crate::markdown::xml_clean(&content_html(site, locale, e.t)).into_owned())
+        .collect();
+    let doc = FeedDoc {
+        site,
+        channel,
+        locale,
+        page: plan.page,
+        contents: &contents,
+        entries,
+        tombstones: if matches!(plan.page, Page::Current { .. }) {
+            &sel.tombstones
+        } else {
+            &[]
+        },
+        updated: plan.updated,
+    };
+    write_all(&doc, out, now);
+}
+
+/// Renders every document of one channel in one locale: the current feed and every
+/// complete archive page, in all three formats.
+pub fn render_channel_locale(
+    site: Site<'_>,
+    channel: &Channel,
+    locale: &str,
+    sel: &Selection<'_>,
+    now: DateTime<Utc>,
+) -> Vec<Document> {
+    let plans = plan(site, sel, now);
+    let mut docs = Vec::with_capacity(3 * plans.len());
+    for p in &plans {
+        render_page(site, channel, locale, sel, p, now, &mut docs);
     }
     docs
 }

@@ -2,7 +2,7 @@
 //! `dc:language` per item (RSS has no item language of its own) and Media RSS for the
 //! image's alt text.
 
-use super::{FeedDoc, Format, content_html};
+use super::{FeedDoc, Format};
 use crate::markdown::xml_clean;
 use ::rss::extension::atom::{AtomExtension, Link};
 use ::rss::extension::dublincore::DublinCoreExtension;
@@ -63,7 +63,8 @@ pub fn write(doc: &FeedDoc<'_, '_>) -> Vec<u8> {
     let items: Vec<Item> = doc
         .entries
         .iter()
-        .map(|e| item(doc, e, &mut namespaces))
+        .enumerate()
+        .map(|(i, e)| item(doc, i, e, &mut namespaces))
         .collect();
     let channel = Channel {
         title: c(&doc.title()),
@@ -89,6 +90,7 @@ pub fn write(doc: &FeedDoc<'_, '_>) -> Vec<u8> {
 
 fn item(
     doc: &FeedDoc<'_, '_>,
+    i: usize,
     e: &super::Entry<'_>,
     namespaces: &mut BTreeMap<String, String>,
 ) -> Item {
@@ -147,7 +149,7 @@ fn item(
             permalink: false,
         }),
         pub_date: Some(t.published_at.to_rfc2822()),
-        content: Some(c(&content_html(site, doc.locale, t))),
+        content: Some(doc.contents[i].clone()),
         extensions,
         atom_ext: (!alternates.is_empty()).then_some(AtomExtension { links: alternates }),
         dublin_core_ext: Some(DublinCoreExtension {

@@ -130,68 +130,129 @@ impl Store {
 
     /// Makes the stored file-sourced translations equal to `docs`, except those whose
     /// file failed to load (`broken_sources`): a malformed file keeps its last good
-    /// version published instead of disappearing. Returns what changed.
+    /// version published instead of disappearing. Compares content hashes first, so an
+    /// unchanged site costs one narrow query; writes go in batches in one transaction.
+    /// Returns what changed.
     pub async fn sync_translations(
         &self,
         docs: &[Translation],
         broken_sources: &BTreeSet<String>,
         now: DateTime<Utc>,
     ) -> Result<SyncReport> {
-        let existing = self.query_translations("source <> 'api'", &[]).await?;
-        let mut by_key: HashMap<(String, String), Translation> = existing
+        let rows = sqlx::query("SELECT article_id, locale, source_hash, source FROM translations")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut existing: HashMap<(String, String), (String, String)> =
+            HashMap::with_capacity(rows.len());
+        for r in &rows {
+            existing.insert(
+                (r.try_get("article_id")?, r.try_get("locale")?),
+                (r.try_get("source_hash")?, r.try_get("source")?),
+            );
+        }
+        let mut upserts: Vec<&Translation> = vec![];
+        let mut before_keys: Vec<(String, String)> = vec![];
+        for doc in docs {
+            let key = (doc.article_id.clone(), doc.locale.clone());
+            match existing.remove(&key) {
+                Some((hash, _)) if hash == doc.source_hash => {}
+                Some(_) => {
+                    upserts.push(doc);
+                    before_keys.push(key);
+                }
+                None => upserts.push(doc),
+            }
+        }
+        let gone: Vec<(String, String)> = existing
+            .into_iter()
+            .filter(|(_, (_, source))| source != "api" && !broken_sources.contains(source))
+            .map(|(k, _)| k)
+            .collect();
+        before_keys.extend(gone.iter().cloned());
+        let before: HashMap<(String, String), Translation> = self
+            .translations_by_keys(&before_keys)
+            .await?
             .into_iter()
             .map(|t| ((t.article_id.clone(), t.locale.clone()), t))
             .collect();
-        let mut report = SyncReport::default();
         let mut tx = self.pool.begin().await?;
-        for doc in docs {
-            let key = (doc.article_id.clone(), doc.locale.clone());
-            match by_key.remove(&key) {
-                Some(old) if old.source_hash == doc.source_hash => {}
-                old => {
-                    upsert_translation(&mut tx, doc, now).await?;
-                    report.changes.push((old, Some(doc.clone())));
-                }
-            }
+        for chunk in upserts.chunks(100) {
+            upsert_translations(&mut tx, chunk, now).await?;
         }
-        for (_, gone) in by_key {
-            if broken_sources.contains(&gone.source) {
-                continue;
+        for chunk in gone.chunks(100) {
+            let (sql, binds) = keys_condition(chunk);
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM translations WHERE {sql}"
+            )));
+            for b in binds {
+                q = q.bind(b);
             }
-            sqlx::query("DELETE FROM translations WHERE article_id = $1 AND locale = $2")
-                .bind(&gone.article_id)
-                .bind(&gone.locale)
-                .execute(&mut *tx)
-                .await?;
-            report.changes.push((Some(gone), None));
+            q.execute(&mut *tx).await?;
+        }
+        if !upserts.is_empty() || !gone.is_empty() {
+            bump_version(&mut tx).await?;
         }
         tx.commit().await?;
+        let mut report = SyncReport::default();
+        for doc in upserts {
+            let old = before
+                .get(&(doc.article_id.clone(), doc.locale.clone()))
+                .cloned();
+            report.changes.push((old, Some(doc.clone())));
+        }
+        for key in gone {
+            report.changes.push((before.get(&key).cloned(), None));
+        }
         Ok(report)
+    }
+
+    /// The translations with these `(article_id, locale)` keys.
+    pub async fn translations_by_keys(
+        &self,
+        keys: &[(String, String)],
+    ) -> Result<Vec<Translation>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(100) {
+            let (cond, binds) = keys_condition(chunk);
+            let sql = format!("SELECT {TRANSLATION_COLUMNS} FROM translations WHERE {cond}");
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for b in binds {
+                q = q.bind(b);
+            }
+            for r in q.fetch_all(&self.pool).await? {
+                out.push(row_to_translation(&r)?);
+            }
+        }
+        Ok(out)
     }
 
     /// Inserts or replaces one translation (the admin API's path).
     pub async fn put_translation(&self, t: &Translation, now: DateTime<Utc>) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        upsert_translation(&mut tx, t, now).await?;
+        upsert_translations(&mut tx, &[t], now).await?;
+        bump_version(&mut tx).await?;
         tx.commit().await?;
         Ok(())
-    }
-
-    /// Every translation living in one of `channels` (drafts included).
-    pub async fn translations_in(&self, channels: &[&str]) -> Result<Vec<Translation>> {
-        if channels.is_empty() {
-            return Ok(vec![]);
-        }
-        let marks: Vec<String> = (1..=channels.len()).map(|i| format!("${i}")).collect();
-        let cond = format!("channel IN ({})", marks.join(", "));
-        let args: Vec<&str> = channels.to_vec();
-        self.query_translations(&cond, &args).await
     }
 
     /// The translations of one article.
     pub async fn translations_of(&self, article_id: &str) -> Result<Vec<Translation>> {
         self.query_translations("article_id = $1", &[article_id])
             .await
+    }
+
+    /// Changes whenever any translation changes (see `meta` in the schema).
+    pub async fn translations_version(&self) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT value FROM meta WHERE key = 'translations_version'")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Translations that arrived through the store rather than the content folder.
+    pub async fn api_translations(&self) -> Result<Vec<Translation>> {
+        self.query_translations("source = 'api'", &[]).await
     }
 
     /// Every stored translation.
@@ -215,16 +276,19 @@ impl Store {
             .pop())
     }
 
-    /// Translations that are due (`published_at <= now`, not drafts) but not yet
-    /// announced to the feeds.
-    pub async fn due_unannounced(&self, now: DateTime<Utc>) -> Result<Vec<Translation>> {
+    /// Marks translations that came due (`published_at <= now`, not drafts, not yet
+    /// announced) as live at `now`, in one statement inside `tx`, and returns them.
+    pub async fn announce_due(
+        tx: &mut sqlx::AnyConnection,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Translation>> {
         let sql = format!(
-            "SELECT {TRANSLATION_COLUMNS} FROM translations \
-             WHERE live_at IS NULL AND published_at <= $1 AND status <> 'draft' ORDER BY published_at"
+            "UPDATE translations SET live_at = $1 \
+             WHERE live_at IS NULL AND published_at <= $1 AND status <> 'draft' RETURNING {TRANSLATION_COLUMNS}"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(to_millis(now))
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *tx)
             .await?;
         rows.iter().map(row_to_translation).collect()
     }
@@ -259,23 +323,6 @@ impl Store {
     /// together or not at all.
     pub async fn transaction(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
         Ok(self.pool.begin().await?)
-    }
-
-    /// Marks translations as announced inside `tx`.
-    pub async fn mark_live(
-        tx: &mut sqlx::AnyConnection,
-        keys: &[(String, String)],
-        now: DateTime<Utc>,
-    ) -> Result<()> {
-        for (id, locale) in keys {
-            sqlx::query("UPDATE translations SET live_at = $1 WHERE article_id = $2 AND locale = $3 AND live_at IS NULL")
-                .bind(to_millis(now))
-                .bind(id)
-                .bind(locale)
-                .execute(&mut *tx)
-                .await?;
-        }
-        Ok(())
     }
 
     // ---- documents
@@ -374,44 +421,75 @@ impl Store {
     }
 }
 
-async fn upsert_translation(
+async fn bump_version(tx: &mut sqlx::AnyConnection) -> Result<()> {
+    sqlx::query("UPDATE meta SET value = value + 1 WHERE key = 'translations_version'")
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// `(article_id, locale) IN (...)` for a batch of keys, with its bind values.
+fn keys_condition(keys: &[(String, String)]) -> (String, Vec<&str>) {
+    let marks: Vec<String> = (0..keys.len())
+        .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
+        .collect();
+    let binds = keys
+        .iter()
+        .flat_map(|(a, l)| [a.as_str(), l.as_str()])
+        .collect();
+    (
+        format!("(article_id, locale) IN ({})", marks.join(", ")),
+        binds,
+    )
+}
+
+/// Upserts a batch of translations in one statement. A translation that moves into the
+/// future, or back to draft, is announced again when it comes due.
+async fn upsert_translations(
     tx: &mut sqlx::AnyConnection,
-    t: &Translation,
+    ts: &[&Translation],
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let image = t.image.as_ref().map(serde_json::to_string).transpose()?;
-    // A translation that moves into the future is announced again when it comes due.
-    let future = t.published_at > now;
-    sqlx::query(
-        "INSERT INTO translations (article_id, locale, channel, slug, title, summary, body_html, topics, status, \
-         published_at, updated_at, retracted_at, correction, image, source, source_hash, live_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, NULL) \
+    const COLS: usize = 16;
+    let rows: Vec<String> = (0..ts.len())
+        .map(|r| {
+            let marks: Vec<String> = (1..=COLS)
+                .map(|c| format!("${}", 1 + r * COLS + c))
+                .collect();
+            format!("({}, NULL)", marks.join(", "))
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO translations ({TRANSLATION_COLUMNS}, live_at) VALUES {} \
          ON CONFLICT (article_id, locale) DO UPDATE SET channel = excluded.channel, slug = excluded.slug, \
          title = excluded.title, summary = excluded.summary, body_html = excluded.body_html, topics = excluded.topics, \
          status = excluded.status, published_at = excluded.published_at, updated_at = excluded.updated_at, \
          retracted_at = excluded.retracted_at, correction = excluded.correction, image = excluded.image, \
          source = excluded.source, source_hash = excluded.source_hash, \
-         live_at = CASE WHEN $17 = 1 OR excluded.status = 'draft' THEN NULL ELSE translations.live_at END",
-    )
-    .bind(&t.article_id)
-    .bind(&t.locale)
-    .bind(&t.channel)
-    .bind(&t.slug)
-    .bind(&t.title)
-    .bind(&t.summary)
-    .bind(&t.body_html)
-    .bind(serde_json::to_string(&t.topics)?)
-    .bind(t.status.as_str())
-    .bind(to_millis(t.published_at))
-    .bind(t.updated_at.map(to_millis))
-    .bind(t.retracted_at.map(to_millis))
-    .bind(&t.correction)
-    .bind(image)
-    .bind(&t.source)
-    .bind(&t.source_hash)
-    .bind(i64::from(future))
-    .execute(&mut *tx)
-    .await?;
+         live_at = CASE WHEN excluded.published_at > $1 OR excluded.status = 'draft' THEN NULL ELSE translations.live_at END",
+        rows.join(", ")
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(to_millis(now));
+    for t in ts {
+        q = q
+            .bind(t.article_id.clone())
+            .bind(t.locale.clone())
+            .bind(t.channel.clone())
+            .bind(t.slug.clone())
+            .bind(t.title.clone())
+            .bind(t.summary.clone())
+            .bind(t.body_html.clone())
+            .bind(serde_json::to_string(&t.topics)?)
+            .bind(t.status.as_str())
+            .bind(to_millis(t.published_at))
+            .bind(t.updated_at.map(to_millis))
+            .bind(t.retracted_at.map(to_millis))
+            .bind(t.correction.clone())
+            .bind(t.image.as_ref().map(serde_json::to_string).transpose()?)
+            .bind(t.source.clone())
+            .bind(t.source_hash.clone());
+    }
+    q.execute(&mut *tx).await?;
     Ok(())
 }
 

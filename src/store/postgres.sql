@@ -53,3 +53,11 @@ CREATE TABLE IF NOT EXISTS documents (
     br            BYTEA  NOT NULL
 );
 CREATE INDEX IF NOT EXISTS documents_built ON documents (built_at);
+
+-- Bumped in every transaction that changes translations, so a process can tell cheaply
+-- whether its in-memory copy is current.
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT   PRIMARY KEY,
+    value BIGINT NOT NULL
+);
+INSERT INTO meta (key, value) VALUES ('translations_version', 0) ON CONFLICT (key) DO NOTHING;

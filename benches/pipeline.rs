@@ -1,0 +1,104 @@
+//! Where the time of a full render goes, phase by phase, on the demo content scaled
+//! up: `cargo bench --bench pipeline`. Prints figures; asserts nothing.
+
+use bridgecast::document;
+use std::time::Instant;
+
+fn time<T>(label: &str, bytes: usize, f: impl FnOnce() -> T) -> T {
+    let start = Instant::now();
+    let out = f();
+    let s = start.elapsed().as_secs_f64();
+    if bytes > 0 {
+        println!(
+            "{label:<40} {:>9.3} ms  {:>8.1} MB/s",
+            s * 1e3,
+            bytes as f64 / s / 1e6
+        );
+    } else {
+        println!("{label:<40} {:>9.3} ms", s * 1e3);
+    }
+    out
+}
+
+fn main() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let base = url::Url::parse("https://feeds.example.org").unwrap();
+    let content = time("load demo content (43 files)", 0, || {
+        bridgecast::content::load(&root.join("feeds"), &base)
+    });
+    let md: Vec<String> = content
+        .translations
+        .iter()
+        .map(|t| t.body_html.clone())
+        .collect();
+    let md_bytes: usize = md.iter().map(String::len).sum();
+    let page = url::Url::parse("https://feeds.example.org/en/news/x").unwrap();
+    time("markdown + ammonia, 43 bodies x 20", md_bytes * 20, || {
+        for _ in 0..20 {
+            for m in &md {
+                std::hint::black_box(bridgecast::markdown::to_safe_html(m, &page));
+            }
+        }
+    });
+    // Archive pages of an exported site if BENCH_EXPORT names one (bench/run.sh makes
+    // one), else the demo feed repeated (far more compressible than real pages).
+    let big: Vec<u8> = match std::env::var("BENCH_EXPORT") {
+        Ok(dir) => {
+            let mut v = vec![];
+            for l in ["en", "ja", "ar", "de", "ne", "zh-Hans"] {
+                for n in 1..=4 {
+                    for f in ["atom.xml", "rss.xml", "feed.json"] {
+                        v.extend(
+                            std::fs::read(format!("{dir}/feeds/news/{l}/archive/{n}/{f}"))
+                                .unwrap_or_default(),
+                        );
+                    }
+                }
+            }
+            v
+        }
+        Err(_) => {
+            let sample =
+                std::fs::read(root.join("tests/it/snapshots/it__snapshots__news_en_atom.snap"))
+                    .unwrap();
+            sample.iter().copied().cycle().take(4 << 20).collect()
+        }
+    };
+    println!("sample: {} bytes", big.len());
+    for level in [1, 2, 4, 6] {
+        time(&format!("gzip level {level} "), big.len(), || {
+            use std::io::Write;
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(level));
+            e.write_all(&big).unwrap();
+            std::hint::black_box(e.finish().unwrap().len())
+        });
+    }
+    for q in [0, 1, 2, 3, 4, 5, 6] {
+        let n = time(&format!("brotli quality {q} "), big.len(), || {
+            let mut out = Vec::new();
+            let p = brotli::enc::BrotliEncoderParams {
+                quality: q,
+                lgwin: 22,
+                ..Default::default()
+            };
+            brotli::BrotliCompress(&mut &big[..], &mut out, &p).unwrap();
+            out.len()
+        });
+        println!("{:>52} ratio {:.3}", "", n as f64 / big.len() as f64);
+    }
+    time(
+        "Document::new (4 MiB: hash, gzip, brotli)",
+        big.len(),
+        || {
+            std::hint::black_box(document::Document::new(
+                "/x".into(),
+                "c",
+                "en",
+                "t",
+                big.clone(),
+                chrono::DateTime::UNIX_EPOCH,
+                chrono::DateTime::UNIX_EPOCH,
+            ))
+        },
+    );
+}
