@@ -39,6 +39,7 @@ pub struct Config {
     pub websub: WebSubConfig,
     pub scheduler: SchedulerConfig,
     pub jobs: JobsConfig,
+    pub social: crate::social::SocialConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -103,6 +104,7 @@ impl Default for Config {
             websub: WebSubConfig::default(),
             scheduler: SchedulerConfig::default(),
             jobs: JobsConfig::default(),
+            social: crate::social::SocialConfig::default(),
         }
     }
 }

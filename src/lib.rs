@@ -18,6 +18,7 @@ pub mod markdown;
 pub mod metrics;
 pub mod publish;
 pub mod scheduler;
+pub mod social;
 pub mod status;
 pub mod store;
 pub mod websub;

@@ -1,0 +1,261 @@
+//! Social posting: every new translation becomes a post on each account routed to its
+//! locale (and channel), exactly once.
+//!
+//! One module per platform behind the small [`Platform`] trait. Each module owns its
+//! configuration, its length rules (through [`text`]) and its error classification;
+//! adapters never retry or sleep, they say whether an error is transient. The job
+//! runner retries, and a unique job key per (article, locale, account) plus the
+//! platform's own idempotency (a Bluesky record key derived from the job key, a
+//! Mastodon `Idempotency-Key`) make a retry after an unknown outcome safe.
+
+pub mod bluesky;
+pub mod mastodon;
+pub mod stub;
+pub mod telegram;
+pub mod text;
+pub mod wechat;
+pub mod weibo;
+pub mod x;
+
+use crate::app::App;
+use crate::config::Secret;
+use crate::content::{Channel, Translation};
+use crate::i18n::I18n;
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// `[social]` in the configuration.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SocialConfig {
+    /// The accounts posts go to. Default: none.
+    pub accounts: Vec<AccountConfig>,
+}
+
+/// One account on one platform (`[[social.accounts]]`): exactly one of the platform
+/// tables (`bluesky`, `mastodon`, `stub`) is set.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountConfig {
+    /// Stable id, part of every job key: renaming it re-posts everything.
+    pub id: String,
+    /// Locales whose translations this account posts.
+    pub locales: Vec<String>,
+    /// Channels whose articles it posts; empty: every channel. Default: empty.
+    #[serde(default)]
+    pub channels: Vec<String>,
+    /// Post for real. When false, `social preview` shows what would be posted and the
+    /// daemon makes no post for this account. Default: false.
+    #[serde(default)]
+    pub enabled: bool,
+    /// Query parameters appended to the article link, e.g. `{ utm_source = "bluesky" }`.
+    /// Default: none.
+    #[serde(default)]
+    pub link_params: Vec<(String, String)>,
+    /// Add the article's topics as hashtags (dropped first when space runs out).
+    /// Default: true.
+    #[serde(default = "yes")]
+    pub hashtags: bool,
+    pub bluesky: Option<bluesky::Config>,
+    pub mastodon: Option<mastodon::Config>,
+    pub stub: Option<stub::Config>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl AccountConfig {
+    /// Whether this account posts `t` (found in `channels`).
+    pub fn routes(&self, t: &Translation, channels: &[Channel]) -> bool {
+        self.locales.iter().any(|l| *l == t.locale)
+            && (self.channels.is_empty()
+                || channels.iter().any(|c| self.channels.contains(&c.id) && c.includes(&t.channel, &t.topics)))
+    }
+}
+
+/// A post, before the platform fits it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Post {
+    /// The job key: the idempotency handle of this post.
+    pub key: String,
+    pub article: String,
+    pub locale: String,
+    pub parts: text::Parts,
+    pub link: String,
+    pub title: String,
+    pub summary: String,
+    /// A local image file, its alt text and its type, when the article has one.
+    pub image: Option<(PathBuf, String, String)>,
+    /// When the post is made.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// What a platform made of a post.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Posted {
+    pub remote_id: String,
+    pub url: Option<String>,
+}
+
+/// The exact text (and extras) a platform would send, for previews and snapshots.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Composed {
+    pub text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub facets: Option<serde_json::Value>,
+}
+
+/// A platform's refusal, with the retry decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SocialError {
+    pub message: String,
+    pub transient: bool,
+    pub retry_after: Option<std::time::Duration>,
+}
+
+impl SocialError {
+    pub fn transient(m: impl Into<String>) -> Self {
+        Self { message: m.into(), transient: true, retry_after: None }
+    }
+    pub fn permanent(m: impl Into<String>) -> Self {
+        Self { message: m.into(), transient: false, retry_after: None }
+    }
+    pub fn is_transient(&self) -> bool {
+        self.transient
+    }
+
+    /// Classifies an HTTP failure: 408, 425, 429 and 5xx are transient (honouring
+    /// `Retry-After` in seconds), the rest permanent.
+    pub fn from_status(platform: &str, status: reqwest::StatusCode, headers: &reqwest::header::HeaderMap, body: &str) -> Self {
+        let retry_after = headers
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(std::time::Duration::from_secs);
+        let body: String = body.chars().take(300).collect();
+        let transient = matches!(status.as_u16(), 408 | 425 | 429) || status.is_server_error();
+        Self { message: format!("{platform}: {status} {body}"), transient, retry_after }
+    }
+
+    /// A transport failure (connection refused, timeout): the outcome is unknown.
+    pub fn network(platform: &str, e: &reqwest::Error) -> Self {
+        Self::transient(format!("{platform}: {e}"))
+    }
+}
+
+impl std::fmt::Display for SocialError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<SocialError> for crate::jobs::JobError {
+    fn from(e: SocialError) -> Self {
+        crate::jobs::JobError { message: e.message, transient: e.transient, retry_after: e.retry_after }
+    }
+}
+
+/// One platform client.
+#[async_trait::async_trait]
+pub trait Platform: Send + Sync + std::fmt::Debug {
+    /// `bluesky`, `mastodon`, …
+    fn name(&self) -> &'static str;
+    /// The text (and extras) this platform would send for `post`.
+    fn compose(&self, post: &Post) -> Composed;
+    /// Checks credentials and reachability without side effects (never posts).
+    async fn healthcheck(&self) -> Result<(), SocialError>;
+    /// Publishes `post`. Must be safe to call again after an unknown outcome.
+    async fn post(&self, post: &Post) -> Result<Posted, SocialError>;
+    /// Removes a post (after a retraction).
+    async fn delete(&self, posted: &Posted) -> Result<(), SocialError>;
+}
+
+/// Builds the client of every configured account.
+pub fn build(config: &SocialConfig, http: &reqwest::Client) -> Result<HashMap<String, Arc<dyn Platform>>> {
+    let mut out: HashMap<String, Arc<dyn Platform>> = HashMap::new();
+    for a in &config.accounts {
+        let set = [a.bluesky.is_some(), a.mastodon.is_some(), a.stub.is_some()].iter().filter(|x| **x).count();
+        if set != 1 {
+            bail!("social account {:?}: set exactly one platform table (bluesky, mastodon, stub)", a.id);
+        }
+        if out.contains_key(&a.id) {
+            bail!("social account {:?} is declared twice", a.id);
+        }
+        for l in &a.locales {
+            if !crate::locale::is_supported(l) {
+                bail!("social account {:?}: unsupported locale {l:?}", a.id);
+            }
+        }
+        let p: Arc<dyn Platform> = if let Some(c) = &a.bluesky {
+            Arc::new(bluesky::Bluesky::new(c, http.clone()).with_context(|| format!("social account {:?}", a.id))?)
+        } else if let Some(c) = &a.mastodon {
+            Arc::new(mastodon::Mastodon::new(c, http.clone()).with_context(|| format!("social account {:?}", a.id))?)
+        } else if let Some(c) = &a.stub {
+            Arc::new(stub::Stub::new(c))
+        } else {
+            unreachable!("exactly one platform table is set")
+        };
+        out.insert(a.id.clone(), p);
+    }
+    Ok(out)
+}
+
+/// A secret given inline or in a file (`*_file`), the file winning.
+pub fn secret(inline: &Secret, file: &Option<PathBuf>, what: &str) -> Result<Secret> {
+    match file {
+        Some(p) => Ok(Secret::new(
+            std::fs::read_to_string(p).with_context(|| format!("{what}: cannot read {}", p.display()))?.trim(),
+        )),
+        None => Ok(inline.clone()),
+    }
+}
+
+/// The job key of a post: one per (article, locale, account).
+pub fn post_key(article: &str, locale: &str, account: &str) -> String {
+    format!("social:{article}:{locale}:{account}")
+}
+
+/// Builds the post for `t` on `account`: title, summary, the link (with the account's
+/// parameters) and the topics as localised hashtags.
+pub fn post_for(app: &App, i18n: &I18n, account: &AccountConfig, t: &Translation) -> Post {
+    let mut link = url::Url::parse(&app.site().url(&crate::content::article_path(&t.locale, &t.channel, &t.slug)))
+        .expect("base_url was checked at start");
+    if !account.link_params.is_empty() {
+        link.query_pairs_mut().extend_pairs(account.link_params.iter());
+    }
+    let hashtags =
+        if account.hashtags { t.topics.iter().map(|topic| text::hashtag(&i18n.topic(&t.locale, topic))).collect() } else { vec![] };
+    let image = t.image.as_ref().and_then(|img| {
+        let channel = app.channel(&t.channel)?;
+        let file = img.url.rsplit('/').next()?;
+        let path = channel.dir.join("media").join(file);
+        path.exists().then(|| (path, img.alt.clone(), img.mime.clone()))
+    });
+    Post {
+        key: post_key(&t.article_id, &t.locale, &account.id),
+        article: t.article_id.clone(),
+        locale: t.locale.clone(),
+        parts: text::Parts { title: t.title.clone(), summary: t.summary.clone(), link: Some(link.to_string()), hashtags },
+        link: link.to_string(),
+        title: t.title.clone(),
+        summary: t.summary.clone(),
+        image,
+        created_at: app.now(),
+    }
+}
+
+/// Every post that would be made for `translations`: `(account, post)`.
+pub fn planned<'a>(app: &App, translations: &'a [Translation]) -> Vec<(&'a Translation, AccountConfig, Post)> {
+    let channels = app.channels();
+    let mut out = vec![];
+    for t in translations.iter().filter(|t| t.status != crate::content::Status::Draft && t.retracted_at.is_none()) {
+        for a in app.config.social.accounts.iter().filter(|a| a.routes(t, &channels)) {
+            out.push((t, a.clone(), post_for(app, &app.i18n, a, t)));
+        }
+    }
+    out
+}

@@ -1,0 +1,74 @@
+//! A platform that records posts in memory, for tests and demos. It records every call,
+//! duplicates included, so a test can see a post made twice.
+
+use super::{Composed, Platform, Post, Posted, SocialError, text};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Name of the in-memory outbox ([`posts`] reads it).
+    pub outbox: String,
+    /// Fail the first N attempts with a transient error (to exercise retries). Default: 0.
+    #[serde(default)]
+    pub fail_first: u32,
+}
+
+/// A recorded post.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub key: String,
+    pub text: String,
+    pub locale: String,
+}
+
+static OUTBOXES: LazyLock<Mutex<HashMap<String, (u32, Vec<Record>)>>> = LazyLock::new(Mutex::default);
+
+/// What the outbox `name` holds, oldest first.
+pub fn posts(name: &str) -> Vec<Record> {
+    OUTBOXES.lock().expect("outbox lock").get(name).map(|(_, v)| v.clone()).unwrap_or_default()
+}
+
+#[derive(Debug)]
+pub struct Stub {
+    outbox: String,
+    fail_first: u32,
+}
+
+impl Stub {
+    pub fn new(c: &Config) -> Self {
+        Self { outbox: c.outbox.clone(), fail_first: c.fail_first }
+    }
+}
+
+#[async_trait::async_trait]
+impl Platform for Stub {
+    fn name(&self) -> &'static str {
+        "stub"
+    }
+
+    fn compose(&self, post: &Post) -> Composed {
+        Composed { text: text::fit(&post.parts, &text::Budget::MASTODON), facets: None }
+    }
+
+    async fn healthcheck(&self) -> Result<(), SocialError> {
+        Ok(())
+    }
+
+    async fn post(&self, post: &Post) -> Result<Posted, SocialError> {
+        let mut boxes = OUTBOXES.lock().expect("outbox lock");
+        let (failures, records) = boxes.entry(self.outbox.clone()).or_default();
+        if *failures < self.fail_first {
+            *failures += 1;
+            return Err(SocialError::transient("stub: temporary failure"));
+        }
+        records.push(Record { key: post.key.clone(), text: self.compose(post).text, locale: post.locale.clone() });
+        Ok(Posted { remote_id: (records.len() - 1).to_string(), url: None })
+    }
+
+    async fn delete(&self, _posted: &Posted) -> Result<(), SocialError> {
+        Ok(())
+    }
+}

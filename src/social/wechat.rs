@@ -1,0 +1,1 @@
+//! Placeholder: the wechat adapter is being written.

@@ -1,0 +1,1 @@
+//! Placeholder: the weibo adapter is being written.

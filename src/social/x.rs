@@ -1,0 +1,1 @@
+//! Placeholder: the x adapter is being written.
