@@ -31,6 +31,8 @@ pub struct App {
     pub worker_id: String,
     /// Wakes the job worker when something was enqueued.
     pub wake: tokio::sync::Notify,
+    /// A client per configured social account, by account id.
+    pub social: HashMap<String, Arc<dyn crate::social::Platform>>,
     channels: RwLock<Arc<Vec<Channel>>>,
     problems: RwLock<Vec<Problem>>,
     ready: AtomicBool,
@@ -55,6 +57,7 @@ impl App {
             .timeout(Duration::from_secs(20))
             .redirect(reqwest::redirect::Policy::limited(3))
             .build()?;
+        let social = crate::social::build(&config.social, &http)?;
         let worker_id = format!("{}-{}", hostname(), uuid::Uuid::new_v4().simple());
         Ok(Arc::new(Self {
             config,
@@ -66,6 +69,7 @@ impl App {
             http,
             worker_id,
             wake: tokio::sync::Notify::new(),
+            social,
             channels: RwLock::default(),
             problems: RwLock::default(),
             ready: AtomicBool::new(false),

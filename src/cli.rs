@@ -43,8 +43,20 @@ pub enum Command {
     /// Write every feed and page as static files (with .gz and .br) under DIR.
     Export { dir: PathBuf },
     /// Show what is published, scheduled and failing; with ARTICLE (an id or
-    /// channel/slug), that article's translations and the feeds that carry it.
+    /// channel/slug), that article's translations, the feeds and the posts that carry it.
     Status { article: Option<String> },
+    /// Social accounts: preview posts, check credentials.
+    #[command(subcommand)]
+    Social(SocialCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SocialCommand {
+    /// Print, without posting, every post that would be made (for ARTICLE: an id,
+    /// channel/slug or slug), one JSON object per line.
+    Preview { article: Option<String> },
+    /// Check every account's credentials and reachability, without posting.
+    Check,
 }
 
 pub fn init_logging(args: &Args) {
@@ -84,6 +96,10 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         Command::Validate => Ok(validate(&config)),
         Command::Export { dir } => export(config, &dir).await,
         Command::Status { article } => status(config, article.as_deref()).await,
+        Command::Social(SocialCommand::Preview { article }) => {
+            social_preview(config, article.as_deref()).await
+        }
+        Command::Social(SocialCommand::Check) => social_check(config).await,
     }
 }
 
@@ -317,4 +333,61 @@ async fn status(config: Config, article: Option<&str>) -> Result<ExitCode> {
     app.set_content(loaded.channels, loaded.problems);
     print!("{}", crate::status::report(&app, article).await?);
     Ok(ExitCode::SUCCESS)
+}
+
+async fn social_preview(config: Config, article: Option<&str>) -> Result<ExitCode> {
+    let app = App::new(config, Arc::new(SystemClock)).await?;
+    let base = url::Url::parse(app.config.base())?;
+    let dir = app.config.content_dir.clone();
+    let loaded = tokio::task::spawn_blocking(move || content::load(&dir, &base)).await?;
+    let mut translations = loaded.translations.clone();
+    app.set_content(loaded.channels, loaded.problems);
+    if let Some(a) = article {
+        translations.retain(|t| {
+            t.article_id == a || t.slug == a || format!("{}/{}", t.channel, t.slug) == a
+        });
+        if translations.is_empty() {
+            anyhow::bail!("no article {a:?} (give its tag: id, channel/slug or slug)");
+        }
+    }
+    let now = app.now();
+    translations.retain(|t| t.published_at <= now);
+    for (t, account, post) in crate::social::planned(&app, &translations) {
+        let platform = &app.social[&account.id];
+        let c = platform.compose(&post);
+        let mut line = serde_json::json!({
+            "platform": platform.name(),
+            "account": account.id,
+            "enabled": account.enabled,
+            "locale": t.locale,
+            "article": t.article_id,
+            "text": c.text,
+        });
+        if let Some(f) = c.facets {
+            line["facets"] = f;
+        }
+        println!("{line}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn social_check(config: Config) -> Result<ExitCode> {
+    let app = App::new(config, Arc::new(SystemClock)).await?;
+    let mut failed = 0;
+    let mut ids: Vec<&String> = app.social.keys().collect();
+    ids.sort();
+    for id in ids {
+        match app.social[id].healthcheck().await {
+            Ok(()) => println!("{id}: ok"),
+            Err(e) => {
+                failed += 1;
+                println!("{id}: {e}");
+            }
+        }
+    }
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -28,6 +28,12 @@ pub enum Job {
     SyncContent,
     /// Tell a WebSub hub that a feed changed.
     WebSubPing { hub: String, topic: String },
+    /// Post one translation to one social account (once, ever).
+    PostSocial {
+        article: String,
+        locale: String,
+        account: String,
+    },
 }
 
 impl Job {
@@ -39,6 +45,11 @@ impl Job {
             Job::PublishDue => "publish_due".into(),
             Job::SyncContent => "sync_content".into(),
             Job::WebSubPing { hub, topic } => format!("websub:{hub}:{topic}"),
+            Job::PostSocial {
+                article,
+                locale,
+                account,
+            } => crate::social::post_key(article, locale, account),
         }
     }
 
@@ -49,13 +60,17 @@ impl Job {
             Job::PublishDue => "publish_due",
             Job::SyncContent => "sync_content",
             Job::WebSubPing { .. } => "websub_ping",
+            Job::PostSocial { .. } => "post_social",
         }
     }
 
-    /// All kinds so far are re-runnable work, so they coalesce; one-shot side effects
-    /// (a social post, an email) use [`EnqueueMode::Once`].
+    /// Renders and pings are re-runnable work, so they coalesce; a social post is a
+    /// one-shot side effect: its key, once used, is never run again.
     fn mode(&self) -> EnqueueMode {
-        EnqueueMode::Coalesce
+        match self {
+            Job::PostSocial { .. } => EnqueueMode::Once,
+            _ => EnqueueMode::Coalesce,
+        }
     }
 
     /// Enqueues inside the caller's transaction.
@@ -116,6 +131,11 @@ impl Job {
                 websub::ping(&app.http, hub, topic).await?;
                 Metrics::inc(&app.metrics.websub_pings);
             }
+            Job::PostSocial {
+                article,
+                locale,
+                account,
+            } => crate::social::run_post(app, article, locale, account).await?,
         }
         Ok(())
     }

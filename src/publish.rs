@@ -149,6 +149,7 @@ pub async fn publish_due(app: &App) -> Result<usize> {
         .enqueue(&mut tx, now)
         .await?;
     }
+    crate::social::enqueue_posts(app, &mut tx, &due, now).await?;
     tx.commit().await?;
     app.wake.notify_one();
     Ok(due.len())

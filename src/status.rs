@@ -191,5 +191,26 @@ async fn article_report(app: &App, which: &str) -> Result<String> {
             );
         }
     }
+    let posts = app.store.posts(Some(&id)).await?;
+    let _ = writeln!(out, "social posts: {}", posts.len());
+    for p in posts {
+        let job = app.store.job(&p.job_key).await?;
+        let job_state = job.as_ref().map_or("-", |j| j.state.as_str());
+        let _ = writeln!(
+            out,
+            "  {:<8} {:<16} {:<9} {:<7} job {job_state:<7} {}{}",
+            p.locale,
+            p.account,
+            p.platform,
+            p.state,
+            p.remote_url
+                .as_deref()
+                .or(p.remote_id.as_deref())
+                .unwrap_or("-"),
+            p.last_error
+                .map(|e| format!("  error: {e}"))
+                .unwrap_or_default()
+        );
+    }
     Ok(out)
 }

@@ -61,7 +61,11 @@ pub struct Bluesky {
 
 impl Bluesky {
     pub fn new(c: &Config, http: reqwest::Client) -> anyhow::Result<Self> {
-        let password = super::secret(&c.app_password, &c.app_password_file, "bluesky.app_password")?;
+        let password = super::secret(
+            &c.app_password,
+            &c.app_password_file,
+            "bluesky.app_password",
+        )?;
         url::Url::parse(&c.service).map_err(|e| anyhow::anyhow!("bluesky.service: {e}"))?;
         Ok(Self {
             service: c.service.trim_end_matches('/').to_owned(),
@@ -94,7 +98,11 @@ impl Bluesky {
                 .await
                 .map_err(|e| SocialError::network(NAME, &e))?;
             if r.status().is_success() {
-                let s = parse_session(r.json::<Value>().await.map_err(|e| SocialError::network(NAME, &e))?)?;
+                let s = parse_session(
+                    r.json::<Value>()
+                        .await
+                        .map_err(|e| SocialError::network(NAME, &e))?,
+                )?;
                 *guard = Some(s.clone());
                 return Ok(s);
             }
@@ -112,7 +120,11 @@ impl Bluesky {
             let body = r.text().await.unwrap_or_default();
             return Err(SocialError::from_status(NAME, status, &headers, &body));
         }
-        let s = parse_session(r.json::<Value>().await.map_err(|e| SocialError::network(NAME, &e))?)?;
+        let s = parse_session(
+            r.json::<Value>()
+                .await
+                .map_err(|e| SocialError::network(NAME, &e))?,
+        )?;
         *guard = Some(s.clone());
         Ok(s)
     }
@@ -122,17 +134,26 @@ impl Bluesky {
         let mut renew = false;
         loop {
             let s = self.session(renew).await?;
-            let req = self.http.post(self.xrpc(method)).bearer_auth(s.access.expose());
+            let req = self
+                .http
+                .post(self.xrpc(method))
+                .bearer_auth(s.access.expose());
             let req = match &body {
                 Body::Json(v) => req.json(v),
-                Body::Bytes(b, mime) => req.header(reqwest::header::CONTENT_TYPE, *mime).body(b.to_vec()),
+                Body::Bytes(b, mime) => req
+                    .header(reqwest::header::CONTENT_TYPE, *mime)
+                    .body(b.to_vec()),
             };
-            let r = req.send().await.map_err(|e| SocialError::network(NAME, &e))?;
+            let r = req
+                .send()
+                .await
+                .map_err(|e| SocialError::network(NAME, &e))?;
             let status = r.status();
             let headers = r.headers().clone();
             let text = r.text().await.unwrap_or_default();
             if status.is_success() {
-                return serde_json::from_str(&text).map_err(|e| SocialError::permanent(format!("{NAME}: bad response: {e}")));
+                return serde_json::from_str(&text)
+                    .map_err(|e| SocialError::permanent(format!("{NAME}: bad response: {e}")));
             }
             let expired = status.as_u16() == 401 || text.contains("ExpiredToken");
             if expired && !renew {
@@ -143,9 +164,31 @@ impl Bluesky {
         }
     }
 
+    /// Whether the record `rkey` exists in `did`'s repository.
+    async fn exists(&self, did: &str, rkey: &str) -> Result<bool, SocialError> {
+        let r = self
+            .http
+            .get(self.xrpc("com.atproto.repo.getRecord"))
+            .query(&[("repo", did), ("collection", COLLECTION), ("rkey", rkey)])
+            .send()
+            .await
+            .map_err(|e| SocialError::network(NAME, &e))?;
+        let status = r.status();
+        if status.is_success() {
+            return Ok(true);
+        }
+        let headers = r.headers().clone();
+        let body = r.text().await.unwrap_or_default();
+        if status.as_u16() == 400 && body.contains("RecordNotFound") || status.as_u16() == 404 {
+            return Ok(false);
+        }
+        Err(SocialError::from_status(NAME, status, &headers, &body))
+    }
+
     fn record(&self, post: &Post, thumb: Option<Value>) -> Value {
         let c = self.compose(post);
-        let mut external = json!({ "uri": post.link, "title": post.title, "description": post.summary });
+        let mut external =
+            json!({ "uri": post.link, "title": post.title, "description": post.summary });
         if let Some(t) = thumb {
             external["thumb"] = t;
         }
@@ -171,8 +214,14 @@ enum Body<'a> {
 fn parse_session(v: Value) -> Result<Session, SocialError> {
     let get = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
     match (get("accessJwt"), get("refreshJwt"), get("did")) {
-        (Some(a), Some(r), Some(d)) => Ok(Session { access: Secret::new(a), refresh: Secret::new(r), did: d }),
-        _ => Err(SocialError::permanent(format!("{NAME}: session response without tokens"))),
+        (Some(a), Some(r), Some(d)) => Ok(Session {
+            access: Secret::new(a),
+            refresh: Secret::new(r),
+            did: d,
+        }),
+        _ => Err(SocialError::permanent(format!(
+            "{NAME}: session response without tokens"
+        ))),
     }
 }
 
@@ -216,7 +265,10 @@ impl Platform for Bluesky {
                 "features": [{ "$type": "app.bsky.richtext.facet#tag", "tag": text[r.clone()].trim_start_matches('#') }],
             })
         }));
-        Composed { facets: (!facets.is_empty()).then_some(Value::Array(facets)), text }
+        Composed {
+            facets: (!facets.is_empty()).then_some(Value::Array(facets)),
+            text,
+        }
     }
 
     async fn healthcheck(&self) -> Result<(), SocialError> {
@@ -232,30 +284,53 @@ impl Platform for Bluesky {
             Ok(())
         } else {
             let (status, headers) = (r.status(), r.headers().clone());
-            Err(SocialError::from_status(NAME, status, &headers, &r.text().await.unwrap_or_default()))
+            Err(SocialError::from_status(
+                NAME,
+                status,
+                &headers,
+                &r.text().await.unwrap_or_default(),
+            ))
         }
     }
 
     async fn post(&self, post: &Post) -> Result<Posted, SocialError> {
         let s = self.session(false).await?;
         let rkey = record_key(&post.key);
+        let url = Some(format!("{}/profile/{}/post/{rkey}", self.web, s.did));
+        let existing = Posted {
+            remote_id: format!("at://{}/{COLLECTION}/{rkey}", s.did),
+            url: url.clone(),
+        };
+        // Look before posting: a record under our key means an earlier attempt whose
+        // outcome we never heard of did succeed. (The reference PDS answers a second
+        // create with the same key with a 500, so the error alone cannot tell.)
+        if self.exists(&s.did, &rkey).await? {
+            return Ok(existing);
+        }
         let thumb = match &post.image {
             Some((path, _alt, mime)) => {
-                let bytes = tokio::fs::read(path)
-                    .await
-                    .map_err(|e| SocialError::permanent(format!("{NAME}: image {}: {e}", path.display())))?;
-                let v = self.call("com.atproto.repo.uploadBlob", Body::Bytes(&bytes, mime)).await?;
+                let bytes = tokio::fs::read(path).await.map_err(|e| {
+                    SocialError::permanent(format!("{NAME}: image {}: {e}", path.display()))
+                })?;
+                let v = self
+                    .call("com.atproto.repo.uploadBlob", Body::Bytes(&bytes, mime))
+                    .await?;
                 v.get("blob").cloned()
             }
             None => None,
         };
         let body = json!({ "repo": s.did, "collection": COLLECTION, "rkey": rkey, "record": self.record(post, thumb) });
-        let url = Some(format!("{}/profile/{}/post/{rkey}", self.web, s.did));
-        match self.call("com.atproto.repo.createRecord", Body::Json(body)).await {
-            Ok(v) => Ok(Posted { remote_id: v["uri"].as_str().unwrap_or_default().to_owned(), url }),
-            // The record from an earlier attempt is there: that attempt succeeded.
-            Err(e) if !e.transient && e.message.contains("already exists") => {
-                Ok(Posted { remote_id: format!("at://{}/{COLLECTION}/{rkey}", s.did), url })
+        match self
+            .call("com.atproto.repo.createRecord", Body::Json(body))
+            .await
+        {
+            Ok(v) => Ok(Posted {
+                remote_id: v["uri"].as_str().unwrap_or_default().to_owned(),
+                url,
+            }),
+            Err(e) if self.exists(&s.did, &rkey).await.unwrap_or(false) => {
+                tracing::info!(error = %e, "bluesky: create failed but the record exists; counting it as posted");
+                Ok(existing)
             }
             Err(e) => Err(e),
         }
@@ -283,7 +358,13 @@ mod tests {
         assert_eq!(k, record_key("social:tag:x,2026:a:en:bsky-en"));
         assert_ne!(k, record_key("social:tag:x,2026:a:ja:bsky-en"));
         assert_eq!(k.len(), 13);
-        assert!(k.starts_with(|c: char| "234567abcdefghij".contains(c)), "{k}");
-        assert!(k.chars().all(|c| "234567abcdefghijklmnopqrstuvwxyz".contains(c)));
+        assert!(
+            k.starts_with(|c: char| "234567abcdefghij".contains(c)),
+            "{k}"
+        );
+        assert!(
+            k.chars()
+                .all(|c| "234567abcdefghijklmnopqrstuvwxyz".contains(c))
+        );
     }
 }

@@ -47,8 +47,14 @@ pub struct Mastodon {
 impl Mastodon {
     pub fn new(c: &Config, http: reqwest::Client) -> anyhow::Result<Self> {
         url::Url::parse(&c.instance).map_err(|e| anyhow::anyhow!("mastodon.instance: {e}"))?;
-        if !matches!(c.visibility.as_str(), "public" | "unlisted" | "private" | "direct") {
-            anyhow::bail!("mastodon.visibility: {:?} is not public, unlisted, private or direct", c.visibility);
+        if !matches!(
+            c.visibility.as_str(),
+            "public" | "unlisted" | "private" | "direct"
+        ) {
+            anyhow::bail!(
+                "mastodon.visibility: {:?} is not public, unlisted, private or direct",
+                c.visibility
+            );
         }
         Ok(Self {
             instance: c.instance.trim_end_matches('/').to_owned(),
@@ -76,15 +82,25 @@ impl Mastodon {
                 let v: Value = serde_json::from_str(&body).unwrap_or_default();
                 let statuses = &v["configuration"]["statuses"];
                 let max = statuses["max_characters"].as_u64().unwrap_or(500) as usize;
-                let url = statuses["characters_reserved_per_url"].as_u64().unwrap_or(23) as usize;
-                Ok(text::Budget { max, url_len: Some(url), ..text::Budget::MASTODON })
+                let url = statuses["characters_reserved_per_url"]
+                    .as_u64()
+                    .unwrap_or(23) as usize;
+                Ok(text::Budget {
+                    max,
+                    url_len: Some(url),
+                    ..text::Budget::MASTODON
+                })
             })
             .await
             .copied()
     }
 
     async fn send(&self, req: reqwest::RequestBuilder) -> Result<Value, SocialError> {
-        let r = req.bearer_auth(self.token.expose()).send().await.map_err(|e| SocialError::network(NAME, &e))?;
+        let r = req
+            .bearer_auth(self.token.expose())
+            .send()
+            .await
+            .map_err(|e| SocialError::network(NAME, &e))?;
         let (status, headers) = (r.status(), r.headers().clone());
         let body = r.text().await.unwrap_or_default();
         if status.is_success() {
@@ -93,10 +109,14 @@ impl Mastodon {
         let mut e = SocialError::from_status(NAME, status, &headers, &body);
         // Mastodon says when its rate limit resets rather than sending Retry-After.
         if e.retry_after.is_none()
-            && let Some(reset) = headers.get("x-ratelimit-reset").and_then(|v| v.to_str().ok())
+            && let Some(reset) = headers
+                .get("x-ratelimit-reset")
+                .and_then(|v| v.to_str().ok())
             && let Ok(at) = chrono::DateTime::parse_from_rfc3339(reset)
         {
-            let wait = (at.to_utc() - crate::clock::Clock::now(&crate::clock::SystemClock)).num_seconds().max(1);
+            let wait = (at.to_utc() - crate::clock::Clock::now(&crate::clock::SystemClock))
+                .num_seconds()
+                .max(1);
             e.retry_after = Some(std::time::Duration::from_secs(wait as u64));
         }
         Err(e)
@@ -116,11 +136,19 @@ impl Platform for Mastodon {
 
     fn compose(&self, post: &Post) -> Composed {
         let budget = self.budget.get().copied().unwrap_or(text::Budget::MASTODON);
-        Composed { text: text::fit(&post.parts, &budget), facets: None }
+        Composed {
+            text: text::fit(&post.parts, &budget),
+            facets: None,
+        }
     }
 
     async fn healthcheck(&self) -> Result<(), SocialError> {
-        self.send(self.http.get(format!("{}/api/v1/accounts/verify_credentials", self.instance))).await.map(|_| ())
+        self.send(self.http.get(format!(
+            "{}/api/v1/accounts/verify_credentials",
+            self.instance
+        )))
+        .await
+        .map(|_| ())
     }
 
     async fn post(&self, post: &Post) -> Result<Posted, SocialError> {
@@ -128,16 +156,27 @@ impl Platform for Mastodon {
         let status = text::fit(&post.parts, &budget);
         let mut media_ids = vec![];
         if let Some((path, alt, mime)) = &post.image {
-            let bytes = tokio::fs::read(path)
-                .await
-                .map_err(|e| SocialError::permanent(format!("{NAME}: image {}: {e}", path.display())))?;
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let bytes = tokio::fs::read(path).await.map_err(|e| {
+                SocialError::permanent(format!("{NAME}: image {}: {e}", path.display()))
+            })?;
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let part = reqwest::multipart::Part::bytes(bytes)
                 .file_name(name)
                 .mime_str(mime)
                 .map_err(|e| SocialError::permanent(format!("{NAME}: {e}")))?;
-            let form = reqwest::multipart::Form::new().part("file", part).text("description", alt.clone());
-            let v = self.send(self.http.post(format!("{}/api/v2/media", self.instance)).multipart(form)).await?;
+            let form = reqwest::multipart::Form::new()
+                .part("file", part)
+                .text("description", alt.clone());
+            let v = self
+                .send(
+                    self.http
+                        .post(format!("{}/api/v2/media", self.instance))
+                        .multipart(form),
+                )
+                .await?;
             if let Some(id) = v["id"].as_str() {
                 media_ids.push(id.to_owned());
             }
@@ -156,11 +195,21 @@ impl Platform for Mastodon {
                     .json(&body),
             )
             .await?;
-        let id = v["id"].as_str().ok_or_else(|| SocialError::permanent(format!("{NAME}: status without id")))?;
-        Ok(Posted { remote_id: id.to_owned(), url: v["url"].as_str().map(str::to_owned) })
+        let id = v["id"]
+            .as_str()
+            .ok_or_else(|| SocialError::permanent(format!("{NAME}: status without id")))?;
+        Ok(Posted {
+            remote_id: id.to_owned(),
+            url: v["url"].as_str().map(str::to_owned),
+        })
     }
 
     async fn delete(&self, posted: &Posted) -> Result<(), SocialError> {
-        self.send(self.http.delete(format!("{}/api/v1/statuses/{}", self.instance, posted.remote_id))).await.map(|_| ())
+        self.send(self.http.delete(format!(
+            "{}/api/v1/statuses/{}",
+            self.instance, posted.remote_id
+        )))
+        .await
+        .map(|_| ())
     }
 }

@@ -28,11 +28,23 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 /// `[social]` in the configuration.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SocialConfig {
+    /// Translations that go live more than this many hours after their `published_at`
+    /// (a backlog, a first start on an old site) are not posted. Default: 72.
+    pub max_age_hours: u64,
     /// The accounts posts go to. Default: none.
     pub accounts: Vec<AccountConfig>,
+}
+
+impl Default for SocialConfig {
+    fn default() -> Self {
+        Self {
+            max_age_hours: 72,
+            accounts: vec![],
+        }
+    }
 }
 
 /// One account on one platform (`[[social.accounts]]`): exactly one of the platform
@@ -71,9 +83,11 @@ fn yes() -> bool {
 impl AccountConfig {
     /// Whether this account posts `t` (found in `channels`).
     pub fn routes(&self, t: &Translation, channels: &[Channel]) -> bool {
-        self.locales.iter().any(|l| *l == t.locale)
+        self.locales.contains(&t.locale)
             && (self.channels.is_empty()
-                || channels.iter().any(|c| self.channels.contains(&c.id) && c.includes(&t.channel, &t.topics)))
+                || channels
+                    .iter()
+                    .any(|c| self.channels.contains(&c.id) && c.includes(&t.channel, &t.topics)))
     }
 }
 
@@ -119,10 +133,18 @@ pub struct SocialError {
 
 impl SocialError {
     pub fn transient(m: impl Into<String>) -> Self {
-        Self { message: m.into(), transient: true, retry_after: None }
+        Self {
+            message: m.into(),
+            transient: true,
+            retry_after: None,
+        }
     }
     pub fn permanent(m: impl Into<String>) -> Self {
-        Self { message: m.into(), transient: false, retry_after: None }
+        Self {
+            message: m.into(),
+            transient: false,
+            retry_after: None,
+        }
     }
     pub fn is_transient(&self) -> bool {
         self.transient
@@ -130,7 +152,12 @@ impl SocialError {
 
     /// Classifies an HTTP failure: 408, 425, 429 and 5xx are transient (honouring
     /// `Retry-After` in seconds), the rest permanent.
-    pub fn from_status(platform: &str, status: reqwest::StatusCode, headers: &reqwest::header::HeaderMap, body: &str) -> Self {
+    pub fn from_status(
+        platform: &str,
+        status: reqwest::StatusCode,
+        headers: &reqwest::header::HeaderMap,
+        body: &str,
+    ) -> Self {
         let retry_after = headers
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
@@ -138,7 +165,11 @@ impl SocialError {
             .map(std::time::Duration::from_secs);
         let body: String = body.chars().take(300).collect();
         let transient = matches!(status.as_u16(), 408 | 425 | 429) || status.is_server_error();
-        Self { message: format!("{platform}: {status} {body}"), transient, retry_after }
+        Self {
+            message: format!("{platform}: {status} {body}"),
+            transient,
+            retry_after,
+        }
     }
 
     /// A transport failure (connection refused, timeout): the outcome is unknown.
@@ -155,7 +186,11 @@ impl std::fmt::Display for SocialError {
 
 impl From<SocialError> for crate::jobs::JobError {
     fn from(e: SocialError) -> Self {
-        crate::jobs::JobError { message: e.message, transient: e.transient, retry_after: e.retry_after }
+        crate::jobs::JobError {
+            message: e.message,
+            transient: e.transient,
+            retry_after: e.retry_after,
+        }
     }
 }
 
@@ -175,12 +210,21 @@ pub trait Platform: Send + Sync + std::fmt::Debug {
 }
 
 /// Builds the client of every configured account.
-pub fn build(config: &SocialConfig, http: &reqwest::Client) -> Result<HashMap<String, Arc<dyn Platform>>> {
+pub fn build(
+    config: &SocialConfig,
+    http: &reqwest::Client,
+) -> Result<HashMap<String, Arc<dyn Platform>>> {
     let mut out: HashMap<String, Arc<dyn Platform>> = HashMap::new();
     for a in &config.accounts {
-        let set = [a.bluesky.is_some(), a.mastodon.is_some(), a.stub.is_some()].iter().filter(|x| **x).count();
+        let set = [a.bluesky.is_some(), a.mastodon.is_some(), a.stub.is_some()]
+            .iter()
+            .filter(|x| **x)
+            .count();
         if set != 1 {
-            bail!("social account {:?}: set exactly one platform table (bluesky, mastodon, stub)", a.id);
+            bail!(
+                "social account {:?}: set exactly one platform table (bluesky, mastodon, stub)",
+                a.id
+            );
         }
         if out.contains_key(&a.id) {
             bail!("social account {:?} is declared twice", a.id);
@@ -190,10 +234,24 @@ pub fn build(config: &SocialConfig, http: &reqwest::Client) -> Result<HashMap<St
                 bail!("social account {:?}: unsupported locale {l:?}", a.id);
             }
         }
+        let missing = missing_files(a);
+        if a.enabled && !missing.is_empty() {
+            bail!(
+                "social account {:?} is enabled but its secret files are missing: {}",
+                a.id,
+                missing.join(", ")
+            );
+        }
         let p: Arc<dyn Platform> = if let Some(c) = &a.bluesky {
-            Arc::new(bluesky::Bluesky::new(c, http.clone()).with_context(|| format!("social account {:?}", a.id))?)
+            Arc::new(
+                bluesky::Bluesky::new(c, http.clone())
+                    .with_context(|| format!("social account {:?}", a.id))?,
+            )
         } else if let Some(c) = &a.mastodon {
-            Arc::new(mastodon::Mastodon::new(c, http.clone()).with_context(|| format!("social account {:?}", a.id))?)
+            Arc::new(
+                mastodon::Mastodon::new(c, http.clone())
+                    .with_context(|| format!("social account {:?}", a.id))?,
+            )
         } else if let Some(c) = &a.stub {
             Arc::new(stub::Stub::new(c))
         } else {
@@ -204,14 +262,42 @@ pub fn build(config: &SocialConfig, http: &reqwest::Client) -> Result<HashMap<St
     Ok(out)
 }
 
-/// A secret given inline or in a file (`*_file`), the file winning.
+/// A secret given inline or in a file (`*_file`), the file winning. A file that does
+/// not exist gives an empty secret: [`build`] has already refused enabled accounts
+/// whose files are missing, and a disabled account may name files not yet created.
 pub fn secret(inline: &Secret, file: &Option<PathBuf>, what: &str) -> Result<Secret> {
     match file {
+        Some(p) if !p.exists() => Ok(Secret::default()),
         Some(p) => Ok(Secret::new(
-            std::fs::read_to_string(p).with_context(|| format!("{what}: cannot read {}", p.display()))?.trim(),
+            std::fs::read_to_string(p)
+                .with_context(|| format!("{what}: cannot read {}", p.display()))?
+                .trim(),
         )),
         None => Ok(inline.clone()),
     }
+}
+
+/// Every `*_file` path in an account's configuration that does not exist.
+fn missing_files(a: &AccountConfig) -> Vec<String> {
+    fn walk(v: &toml::Value, out: &mut Vec<String>) {
+        if let toml::Value::Table(t) = v {
+            for (k, v) in t {
+                match v {
+                    toml::Value::String(p)
+                        if k.ends_with("_file") && !std::path::Path::new(p).exists() =>
+                    {
+                        out.push(format!("{k} = {p:?}"));
+                    }
+                    _ => walk(v, out),
+                }
+            }
+        }
+    }
+    let mut out = vec![];
+    if let Ok(v) = toml::Value::try_from(a) {
+        walk(&v, &mut out);
+    }
+    out
 }
 
 /// The job key of a post: one per (article, locale, account).
@@ -222,24 +308,39 @@ pub fn post_key(article: &str, locale: &str, account: &str) -> String {
 /// Builds the post for `t` on `account`: title, summary, the link (with the account's
 /// parameters) and the topics as localised hashtags.
 pub fn post_for(app: &App, i18n: &I18n, account: &AccountConfig, t: &Translation) -> Post {
-    let mut link = url::Url::parse(&app.site().url(&crate::content::article_path(&t.locale, &t.channel, &t.slug)))
-        .expect("base_url was checked at start");
+    let mut link = url::Url::parse(&app.site().url(&crate::content::article_path(
+        &t.locale, &t.channel, &t.slug,
+    )))
+    .expect("base_url was checked at start");
     if !account.link_params.is_empty() {
-        link.query_pairs_mut().extend_pairs(account.link_params.iter());
+        link.query_pairs_mut()
+            .extend_pairs(account.link_params.iter());
     }
-    let hashtags =
-        if account.hashtags { t.topics.iter().map(|topic| text::hashtag(&i18n.topic(&t.locale, topic))).collect() } else { vec![] };
+    let hashtags = if account.hashtags {
+        t.topics
+            .iter()
+            .map(|topic| text::hashtag(&i18n.topic(&t.locale, topic)))
+            .collect()
+    } else {
+        vec![]
+    };
     let image = t.image.as_ref().and_then(|img| {
         let channel = app.channel(&t.channel)?;
         let file = img.url.rsplit('/').next()?;
         let path = channel.dir.join("media").join(file);
-        path.exists().then(|| (path, img.alt.clone(), img.mime.clone()))
+        path.exists()
+            .then(|| (path, img.alt.clone(), img.mime.clone()))
     });
     Post {
         key: post_key(&t.article_id, &t.locale, &account.id),
         article: t.article_id.clone(),
         locale: t.locale.clone(),
-        parts: text::Parts { title: t.title.clone(), summary: t.summary.clone(), link: Some(link.to_string()), hashtags },
+        parts: text::Parts {
+            title: t.title.clone(),
+            summary: t.summary.clone(),
+            link: Some(link.to_string()),
+            hashtags,
+        },
         link: link.to_string(),
         title: t.title.clone(),
         summary: t.summary.clone(),
@@ -249,13 +350,132 @@ pub fn post_for(app: &App, i18n: &I18n, account: &AccountConfig, t: &Translation
 }
 
 /// Every post that would be made for `translations`: `(account, post)`.
-pub fn planned<'a>(app: &App, translations: &'a [Translation]) -> Vec<(&'a Translation, AccountConfig, Post)> {
+pub fn planned<'a>(
+    app: &App,
+    translations: &'a [Translation],
+) -> Vec<(&'a Translation, AccountConfig, Post)> {
     let channels = app.channels();
     let mut out = vec![];
-    for t in translations.iter().filter(|t| t.status != crate::content::Status::Draft && t.retracted_at.is_none()) {
-        for a in app.config.social.accounts.iter().filter(|a| a.routes(t, &channels)) {
+    for t in translations
+        .iter()
+        .filter(|t| t.status != crate::content::Status::Draft && t.retracted_at.is_none())
+    {
+        for a in app
+            .config
+            .social
+            .accounts
+            .iter()
+            .filter(|a| a.routes(t, &channels))
+        {
             out.push((t, a.clone(), post_for(app, &app.i18n, a, t)));
         }
     }
     out
+}
+
+/// The post jobs for translations that just went live, inside the transaction that
+/// announced them.
+pub async fn enqueue_posts(
+    app: &App,
+    tx: &mut sqlx::AnyConnection,
+    live: &[Translation],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<usize> {
+    let channels = app.channels();
+    let max_age =
+        chrono::Duration::hours(i64::try_from(app.config.social.max_age_hours).unwrap_or(72));
+    let mut n = 0;
+    for t in live
+        .iter()
+        .filter(|t| t.retracted_at.is_none() && now - t.published_at <= max_age)
+    {
+        for a in app
+            .config
+            .social
+            .accounts
+            .iter()
+            .filter(|a| a.enabled && a.routes(t, &channels))
+        {
+            let job = crate::jobs::Job::PostSocial {
+                article: t.article_id.clone(),
+                locale: t.locale.clone(),
+                account: a.id.clone(),
+            };
+            if job.enqueue(tx, now).await? {
+                n += 1;
+            }
+        }
+    }
+    Ok(n)
+}
+
+/// The `post_social` job: compose, post, record.
+pub async fn run_post(
+    app: &App,
+    article: &str,
+    locale: &str,
+    account: &str,
+) -> Result<(), crate::jobs::JobError> {
+    use crate::jobs::JobError;
+    let Some(cfg) = app.config.social.accounts.iter().find(|a| a.id == account) else {
+        return Err(JobError::permanent(format!(
+            "social: no account {account:?} in the configuration"
+        )));
+    };
+    let Some(platform) = app.social.get(account) else {
+        return Err(JobError::permanent(format!(
+            "social: account {account:?} has no client"
+        )));
+    };
+    let translations = app
+        .store
+        .translations_of(article)
+        .await
+        .map_err(JobError::transient)?;
+    let Some(t) = translations.into_iter().find(|t| t.locale == locale) else {
+        return Err(JobError::permanent(format!(
+            "social: {article} has no {locale} translation any more"
+        )));
+    };
+    let post = post_for(app, &app.i18n, cfg, &t);
+    let mut log = crate::store::SocialPost {
+        job_key: post.key.clone(),
+        article_id: article.to_owned(),
+        locale: locale.to_owned(),
+        account: account.to_owned(),
+        platform: platform.name().to_owned(),
+        state: "posted".into(),
+        text: platform.compose(&post).text,
+        remote_id: None,
+        remote_url: None,
+        last_error: None,
+        updated_at: app.now(),
+    };
+    if t.retracted_at.is_some() {
+        log.state = "skipped".into();
+        log.last_error = Some("retracted before it was posted".into());
+        app.store
+            .record_post(&log)
+            .await
+            .map_err(JobError::transient)?;
+        return Ok(());
+    }
+    match platform.post(&post).await {
+        Ok(done) => {
+            log.remote_id = Some(done.remote_id);
+            log.remote_url = done.url;
+            app.store
+                .record_post(&log)
+                .await
+                .map_err(JobError::transient)?;
+            tracing::info!(account, article, locale, "posted");
+            Ok(())
+        }
+        Err(e) => {
+            log.state = "failed".into();
+            log.last_error = Some(e.message.clone());
+            let _ = app.store.record_post(&log).await;
+            Err(e.into())
+        }
+    }
 }

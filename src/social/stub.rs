@@ -24,11 +24,19 @@ pub struct Record {
     pub locale: String,
 }
 
-static OUTBOXES: LazyLock<Mutex<HashMap<String, (u32, Vec<Record>)>>> = LazyLock::new(Mutex::default);
+/// Per outbox: failures given so far, and the posts.
+type Outboxes = HashMap<String, (u32, Vec<Record>)>;
+
+static OUTBOXES: LazyLock<Mutex<Outboxes>> = LazyLock::new(Mutex::default);
 
 /// What the outbox `name` holds, oldest first.
 pub fn posts(name: &str) -> Vec<Record> {
-    OUTBOXES.lock().expect("outbox lock").get(name).map(|(_, v)| v.clone()).unwrap_or_default()
+    OUTBOXES
+        .lock()
+        .expect("outbox lock")
+        .get(name)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
 }
 
 #[derive(Debug)]
@@ -39,7 +47,10 @@ pub struct Stub {
 
 impl Stub {
     pub fn new(c: &Config) -> Self {
-        Self { outbox: c.outbox.clone(), fail_first: c.fail_first }
+        Self {
+            outbox: c.outbox.clone(),
+            fail_first: c.fail_first,
+        }
     }
 }
 
@@ -50,7 +61,10 @@ impl Platform for Stub {
     }
 
     fn compose(&self, post: &Post) -> Composed {
-        Composed { text: text::fit(&post.parts, &text::Budget::MASTODON), facets: None }
+        Composed {
+            text: text::fit(&post.parts, &text::Budget::MASTODON),
+            facets: None,
+        }
     }
 
     async fn healthcheck(&self) -> Result<(), SocialError> {
@@ -64,8 +78,15 @@ impl Platform for Stub {
             *failures += 1;
             return Err(SocialError::transient("stub: temporary failure"));
         }
-        records.push(Record { key: post.key.clone(), text: self.compose(post).text, locale: post.locale.clone() });
-        Ok(Posted { remote_id: (records.len() - 1).to_string(), url: None })
+        records.push(Record {
+            key: post.key.clone(),
+            text: self.compose(post).text,
+            locale: post.locale.clone(),
+        });
+        Ok(Posted {
+            remote_id: (records.len() - 1).to_string(),
+            url: None,
+        })
     }
 
     async fn delete(&self, _posted: &Posted) -> Result<(), SocialError> {

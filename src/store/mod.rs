@@ -6,8 +6,10 @@
 //! [`Engine`]. Times are integer milliseconds, the one time type both engines share.
 
 mod jobs;
+mod social;
 
 pub use jobs::{EnqueueMode, JobRow, JobState, QueueCounts};
+pub use social::SocialPost;
 
 use crate::clock::{from_millis, to_millis};
 use crate::content::{Image, Status, Translation};

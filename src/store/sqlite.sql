@@ -61,3 +61,19 @@ CREATE TABLE IF NOT EXISTS meta (
     value BIGINT NOT NULL
 );
 INSERT INTO meta (key, value) VALUES ('translations_version', 0) ON CONFLICT (key) DO NOTHING;
+
+-- One row per social post job: what was sent and what the platform answered.
+CREATE TABLE IF NOT EXISTS social_posts (
+    job_key    TEXT   PRIMARY KEY,
+    article_id TEXT   NOT NULL,
+    locale     TEXT   NOT NULL,
+    account    TEXT   NOT NULL,
+    platform   TEXT   NOT NULL,
+    state      TEXT   NOT NULL,
+    text       TEXT   NOT NULL,
+    remote_id  TEXT,
+    remote_url TEXT,
+    last_error TEXT,
+    updated_at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS social_posts_article ON social_posts (article_id);

@@ -9,6 +9,8 @@ mod i18n;
 mod peers;
 mod props;
 mod snapshots;
+mod social;
+mod social_text;
 mod store;
 mod support;
 mod websub;

@@ -188,6 +188,56 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// A started peer; killed when dropped (also when the test panics).
+pub struct Peer {
+    pub kv: std::collections::HashMap<String, String>,
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        if let Some(pid) = self.kv.get("PID") {
+            let _ = Command::new("kill").arg(pid).status();
+        }
+    }
+}
+
+/// Runs a peer script and parses its `KEY=value` ready line; `None` (after printing
+/// SKIPPED) when the peer is not installed and peers are not required.
+pub fn start_peer(script: &str, args: &[&str], env: &[(&str, &str)]) -> Option<Peer> {
+    let out = Command::new("bash")
+        .arg(peers_dir().join(script))
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("run peer script");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if out.status.code() == Some(3) {
+        assert_ne!(
+            std::env::var("BRIDGECAST_REQUIRE_PEERS").as_deref(),
+            Ok("1"),
+            "{script}: {stderr}"
+        );
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED {script}: peer not installed: {stderr}"
+        );
+        return None;
+    }
+    assert!(out.status.success(), "{script} failed: {stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| l.contains('='))
+        .expect("ready line");
+    let kv = line
+        .split(' ')
+        .filter_map(|f| f.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    Some(Peer { kv })
+}
+
 pub fn peers_dir() -> PathBuf {
     std::env::var_os("BRIDGECAST_PEERS_DIR")
         .map_or_else(|| repo().join("../shared/peers"), PathBuf::from)

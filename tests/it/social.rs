@@ -1,0 +1,280 @@
+//! Social posting end to end: routing, exactly once through the job table, the real
+//! Bluesky PDS, and Mastodon against a local server enforcing its documented contract.
+
+use crate::support::{TestApp, free_port, start_peer};
+use bridgecast::config::Secret;
+use bridgecast::social::{self, AccountConfig};
+use std::collections::BTreeSet;
+use unicode_segmentation::UnicodeSegmentation;
+
+fn account(id: &str, locales: &[&str]) -> AccountConfig {
+    AccountConfig {
+        id: id.into(),
+        locales: locales.iter().map(|l| (*l).to_owned()).collect(),
+        channels: vec![],
+        enabled: true,
+        link_params: vec![],
+        hashtags: true,
+        bluesky: None,
+        mastodon: None,
+        stub: None,
+    }
+}
+
+fn stub(id: &str, locales: &[&str], outbox: &str, fail_first: u32) -> AccountConfig {
+    AccountConfig {
+        stub: Some(social::stub::Config {
+            outbox: outbox.into(),
+            fail_first,
+        }),
+        ..account(id, locales)
+    }
+}
+
+#[tokio::test]
+async fn each_translation_is_posted_once_per_routed_account_despite_failures() {
+    let outbox = format!("once-{}", uuid::Uuid::new_v4());
+    let o = outbox.clone();
+    let t = TestApp::builder()
+        .config(move |c| {
+            c.social.max_age_hours = 24 * 365;
+            c.social.accounts = vec![stub("cjk", &["zh-Hans", "ja"], &o, 2), {
+                let mut off = stub("off", &["en"], &o, 0);
+                off.enabled = false;
+                off
+            }];
+        })
+        .build()
+        .await;
+    // Two transient failures wait for their backoff; move time past it.
+    for _ in 0..3 {
+        t.clock.advance(chrono::Duration::minutes(10));
+        t.drain().await;
+    }
+    let posts = social::stub::posts(&outbox);
+    let jobs = t.app.store.jobs(None, 200).await.unwrap();
+    let social_jobs: Vec<_> = jobs.iter().filter(|j| j.kind == "post_social").collect();
+    assert!(
+        !social_jobs.is_empty(),
+        "no post jobs: {:#?}",
+        jobs.iter().map(|j| (&j.key, j.state)).collect::<Vec<_>>()
+    );
+    let keys: BTreeSet<&str> = posts.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(keys.len(), posts.len(), "no post twice: {posts:#?}");
+    // Five published articles in zh-Hans, five in ja (hyogo has a ja translation);
+    // the disabled en account posts nothing.
+    assert_eq!(posts.len(), 10);
+    assert!(
+        posts
+            .iter()
+            .all(|p| p.locale == "zh-Hans" || p.locale == "ja")
+    );
+    // A re-sync and another announcement round change nothing.
+    t.resync().await;
+    bridgecast::publish::publish_due(&t.app).await.unwrap();
+    t.drain().await;
+    assert_eq!(social::stub::posts(&outbox).len(), 10);
+    // The scheduled article is posted when it comes due, once per locale.
+    t.clock.set(
+        chrono::DateTime::parse_from_rfc3339("2027-06-01T02:00:00Z")
+            .unwrap()
+            .to_utc(),
+    );
+    bridgecast::publish::publish_due(&t.app).await.unwrap();
+    t.drain().await;
+    let posts = social::stub::posts(&outbox);
+    assert_eq!(posts.len(), 12);
+    let status = bridgecast::status::report(&t.app, Some("youth-culture-bridges"))
+        .await
+        .unwrap();
+    assert!(status.contains("social posts: 2"), "{status}");
+    assert!(
+        status.contains("cjk") && status.contains("posted"),
+        "{status}"
+    );
+}
+
+#[tokio::test]
+async fn an_old_backlog_is_not_posted_on_first_start() {
+    let outbox = format!("backlog-{}", uuid::Uuid::new_v4());
+    let o = outbox.clone();
+    let t = TestApp::builder()
+        .config(move |c| c.social.accounts = vec![stub("en", &["en"], &o, 0)])
+        .build()
+        .await;
+    t.drain().await;
+    assert!(
+        social::stub::posts(&outbox).is_empty(),
+        "September articles are older than max_age_hours"
+    );
+}
+
+/// The reference PDS: records are really validated (300 graphemes, 3000 bytes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bluesky_posts_to_a_real_pds_exactly_once_with_facets_langs_and_a_card() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pds_port, plc_port) = (free_port().to_string(), free_port().to_string());
+    let Some(pds) = start_peer(
+        "start-pds.sh",
+        &[dir.path().join("pds").to_str().unwrap()],
+        &[("PDS_PORT", &pds_port), ("PLC_PORT", &plc_port)],
+    ) else {
+        return;
+    };
+    let url = pds.kv["PDS"].clone();
+    let handle = format!("gd{}.test", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let acct = start_peer(
+        "bsky-account.sh",
+        &[&url, &handle, "correct-horse-battery"],
+        &[],
+    )
+    .expect("account");
+    let did = acct.kv["DID"].clone();
+    let (u, h) = (url.clone(), handle.clone());
+    let t = TestApp::builder()
+        .config(move |c| {
+            c.social.max_age_hours = 24 * 365;
+            c.social.accounts = vec![AccountConfig {
+                bluesky: Some(social::bluesky::Config {
+                    service: u,
+                    identifier: h,
+                    app_password: Secret::new("correct-horse-battery"),
+                    app_password_file: None,
+                    web: "https://bsky.app".into(),
+                }),
+                ..account("bsky", &["zh-Hans", "ja", "ar"])
+            }];
+        })
+        .build()
+        .await;
+    t.drain().await;
+    let list = || async {
+        let r = reqwest::get(format!("{url}/xrpc/com.atproto.repo.listRecords?repo={did}&collection=app.bsky.feed.post&limit=100"))
+            .await
+            .unwrap();
+        r.json::<serde_json::Value>().await.unwrap()["records"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let records = list().await;
+    let posts = t.app.store.posts(None).await.unwrap();
+    assert!(posts.iter().all(|p| p.state == "posted"), "{posts:#?}");
+    assert_eq!(
+        records.len(),
+        14,
+        "5 articles in zh-Hans and ja, 4 in ar (hyogo has no ar)"
+    );
+    for r in &records {
+        let v = &r["value"];
+        let text = v["text"].as_str().unwrap();
+        assert!(
+            text.graphemes(true).count() <= 300 && text.len() <= 3000,
+            "{text}"
+        );
+        let lang = v["langs"][0].as_str().unwrap();
+        assert!(["zh-Hans", "ja", "ar"].contains(&lang));
+        for f in v["facets"].as_array().unwrap() {
+            let (a, b) = (
+                f["index"]["byteStart"].as_u64().unwrap() as usize,
+                f["index"]["byteEnd"].as_u64().unwrap() as usize,
+            );
+            let feature = &f["features"][0];
+            match feature["$type"].as_str().unwrap() {
+                "app.bsky.richtext.facet#link" => {
+                    assert_eq!(&text[a..b], feature["uri"].as_str().unwrap())
+                }
+                "app.bsky.richtext.facet#tag" => assert_eq!(
+                    &text[a..b],
+                    format!("#{}", feature["tag"].as_str().unwrap())
+                ),
+                other => panic!("unexpected facet {other}"),
+            }
+        }
+        assert!(
+            v["facets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["features"][0]["$type"] == "app.bsky.richtext.facet#link")
+        );
+        let ext = &v["embed"]["external"];
+        assert_eq!(v["embed"]["$type"], "app.bsky.embed.external");
+        assert!(
+            ext["uri"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("/{lang}/news/")),
+            "{ext}"
+        );
+    }
+    // The round-table card carries the uploaded image.
+    assert!(
+        records
+            .iter()
+            .any(|r| r["value"]["embed"]["external"]["thumb"]["ref"].is_object())
+    );
+    // A retry after an unknown outcome (the daemon died after the PDS wrote the record)
+    // asks for the same record key and finds it: still one record.
+    let tr = t
+        .app
+        .store
+        .translations_of("tag:gdfao.example.org,2026-09-12:round-table")
+        .await
+        .unwrap();
+    let ja = tr.iter().find(|x| x.locale == "ja").unwrap();
+    let cfg = t.app.config.social.accounts[0].clone();
+    let post = social::post_for(&t.app, &t.app.i18n, &cfg, ja);
+    let again = t.app.social["bsky"]
+        .post(&post)
+        .await
+        .expect("a repeated post is not an error");
+    assert!(
+        again
+            .remote_id
+            .ends_with(&social::bluesky::record_key(&post.key))
+    );
+    assert_eq!(list().await.len(), 14);
+    t.app.social["bsky"].healthcheck().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_demo_preview_routes_by_locale_and_fits_every_platform() {
+    let t = TestApp::builder()
+        .config(|c| {
+            let demo = bridgecast::config::Config::load_with_env(
+                Some(&crate::support::repo().join("bridgecast.toml")),
+                &[],
+            )
+            .unwrap();
+            c.social = demo.social;
+        })
+        .build()
+        .await;
+    let all = t.app.store.all_translations().await.unwrap();
+    let now = bridgecast::clock::Clock::now(&*t.clock);
+    let visible: Vec<_> = all.into_iter().filter(|x| x.published_at <= now).collect();
+    let mut lines = vec![];
+    for (tr, acct, post) in social::planned(&t.app, &visible) {
+        let p = &t.app.social[&acct.id];
+        let c = p.compose(&post);
+        assert!(acct.locales.contains(&tr.locale));
+        lines.push(format!(
+            "{} {} {} {}\n{}\n",
+            p.name(),
+            acct.id,
+            tr.locale,
+            tr.slug,
+            c.text
+        ));
+    }
+    lines.sort();
+    assert!(lines.iter().any(|l| l.starts_with("bluesky bluesky-ja ja")));
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.contains("mastodon-ar-ms-ne ar hyogo")),
+        "that account only posts science-tech"
+    );
+    insta::assert_snapshot!("social_preview", lines.join("\n"));
+}
