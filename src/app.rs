@@ -128,6 +128,34 @@ impl App {
         Ok(ts)
     }
 
+    /// Applies a sync this process made to the in-memory translations, when they were
+    /// current just before it (version `v - 1`), so the next render does not re-read
+    /// every translation because one changed.
+    pub async fn patch_translations(&self, report: &crate::store::SyncReport) {
+        let Some(v) = report.version else { return };
+        let mut snap = self.snapshot.lock().await;
+        let Some((old, ts)) = snap.as_ref() else {
+            return;
+        };
+        if *old != v - 1 {
+            *snap = None;
+            return;
+        }
+        let mut map: HashMap<(String, String), Translation> = ts
+            .iter()
+            .map(|t| ((t.article_id.clone(), t.locale.clone()), t.clone()))
+            .collect();
+        for (before, after) in &report.changes {
+            if let Some(b) = before {
+                map.remove(&(b.article_id.clone(), b.locale.clone()));
+            }
+            if let Some(a) = after {
+                map.insert((a.article_id.clone(), a.locale.clone()), a.clone());
+            }
+        }
+        *snap = Some((v, Arc::new(map.into_values().collect())));
+    }
+
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::Acquire)
     }

@@ -771,8 +771,10 @@ fn check_groups(content: &mut Content) {
                     message: m,
                 });
             }
-            t.article_id = id.clone();
-            t.source_hash = hash_translation(t);
+            if t.article_id != id {
+                t.article_id = id.clone();
+                t.source_hash = hash_translation(t);
+            }
         }
     }
     let mut i = 0;

@@ -63,6 +63,7 @@ pub async fn sync_content(app: &App, force: bool) -> Result<SyncSummary> {
         .store
         .sync_translations(&loaded.translations, &broken, now)
         .await?;
+    app.patch_translations(&report).await;
     let mut summary = SyncSummary {
         changed: report.changes.len(),
         problems: loaded.problems.len(),

@@ -38,6 +38,8 @@ pub struct Store {
 #[derive(Debug, Default)]
 pub struct SyncReport {
     pub changes: Vec<(Option<Translation>, Option<Translation>)>,
+    /// The translations version after the sync (unchanged when nothing changed).
+    pub version: Option<i64>,
 }
 
 const TRANSLATION_COLUMNS: &str = "article_id, locale, channel, slug, title, summary, body_html, topics, status, \
@@ -191,11 +193,16 @@ impl Store {
             }
             q.execute(&mut *tx).await?;
         }
-        if !upserts.is_empty() || !gone.is_empty() {
-            bump_version(&mut tx).await?;
-        }
+        let version = if !upserts.is_empty() || !gone.is_empty() {
+            Some(bump_version(&mut tx).await?)
+        } else {
+            None
+        };
         tx.commit().await?;
-        let mut report = SyncReport::default();
+        let mut report = SyncReport {
+            version,
+            ..SyncReport::default()
+        };
         for doc in upserts {
             let old = before
                 .get(&(doc.article_id.clone(), doc.locale.clone()))
@@ -423,11 +430,13 @@ impl Store {
     }
 }
 
-async fn bump_version(tx: &mut sqlx::AnyConnection) -> Result<()> {
-    sqlx::query("UPDATE meta SET value = value + 1 WHERE key = 'translations_version'")
-        .execute(&mut *tx)
-        .await?;
-    Ok(())
+/// Bumps the translations version; returns the new value.
+async fn bump_version(tx: &mut sqlx::AnyConnection) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "UPDATE meta SET value = value + 1 WHERE key = 'translations_version' RETURNING value",
+    )
+    .fetch_one(&mut *tx)
+    .await?)
 }
 
 /// `(article_id, locale) IN (...)` for a batch of keys, with its bind values.
