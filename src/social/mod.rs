@@ -48,7 +48,7 @@ impl Default for SocialConfig {
 }
 
 /// One account on one platform (`[[social.accounts]]`): exactly one of the platform
-/// tables (`bluesky`, `mastodon`, `stub`) is set.
+/// tables (`bluesky`, `mastodon`, `x`, `telegram`, `wechat`, `weibo`, `stub`) is set.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AccountConfig {
@@ -74,6 +74,10 @@ pub struct AccountConfig {
     pub bluesky: Option<bluesky::Config>,
     pub mastodon: Option<mastodon::Config>,
     pub stub: Option<stub::Config>,
+    pub x: Option<x::Config>,
+    pub telegram: Option<telegram::Config>,
+    pub wechat: Option<wechat::Config>,
+    pub weibo: Option<weibo::Config>,
 }
 
 fn yes() -> bool {
@@ -216,13 +220,21 @@ pub fn build(
 ) -> Result<HashMap<String, Arc<dyn Platform>>> {
     let mut out: HashMap<String, Arc<dyn Platform>> = HashMap::new();
     for a in &config.accounts {
-        let set = [a.bluesky.is_some(), a.mastodon.is_some(), a.stub.is_some()]
-            .iter()
-            .filter(|x| **x)
-            .count();
+        let set = [
+            a.bluesky.is_some(),
+            a.mastodon.is_some(),
+            a.stub.is_some(),
+            a.x.is_some(),
+            a.telegram.is_some(),
+            a.wechat.is_some(),
+            a.weibo.is_some(),
+        ]
+        .iter()
+        .filter(|x| **x)
+        .count();
         if set != 1 {
             bail!(
-                "social account {:?}: set exactly one platform table (bluesky, mastodon, stub)",
+                "social account {:?}: set exactly one platform table (bluesky, mastodon, x, telegram, wechat, weibo, stub)",
                 a.id
             );
         }
@@ -250,6 +262,25 @@ pub fn build(
         } else if let Some(c) = &a.mastodon {
             Arc::new(
                 mastodon::Mastodon::new(c, http.clone())
+                    .with_context(|| format!("social account {:?}", a.id))?,
+            )
+        } else if let Some(c) = &a.x {
+            Arc::new(
+                x::X::new(c, http.clone()).with_context(|| format!("social account {:?}", a.id))?,
+            )
+        } else if let Some(c) = &a.telegram {
+            Arc::new(
+                telegram::Telegram::new(c, http.clone())
+                    .with_context(|| format!("social account {:?}", a.id))?,
+            )
+        } else if let Some(c) = &a.wechat {
+            Arc::new(
+                wechat::WeChat::new(c, http.clone())
+                    .with_context(|| format!("social account {:?}", a.id))?,
+            )
+        } else if let Some(c) = &a.weibo {
+            Arc::new(
+                weibo::Weibo::new(c, http.clone())
                     .with_context(|| format!("social account {:?}", a.id))?,
             )
         } else if let Some(c) = &a.stub {

@@ -18,6 +18,10 @@ fn account(id: &str, locales: &[&str]) -> AccountConfig {
         bluesky: None,
         mastodon: None,
         stub: None,
+        x: None,
+        telegram: None,
+        wechat: None,
+        weibo: None,
     }
 }
 
