@@ -34,6 +34,19 @@ pub enum Job {
         locale: String,
         account: String,
     },
+    /// Delete that post (the translation was retracted).
+    DeleteSocial {
+        article: String,
+        locale: String,
+        account: String,
+    },
+    /// Edit that post to a corrected version (`version` is the translation's hash).
+    EditSocial {
+        article: String,
+        locale: String,
+        account: String,
+        version: String,
+    },
 }
 
 impl Job {
@@ -50,6 +63,17 @@ impl Job {
                 locale,
                 account,
             } => crate::social::post_key(article, locale, account),
+            Job::DeleteSocial {
+                article,
+                locale,
+                account,
+            } => format!("social-delete:{article}:{locale}:{account}"),
+            Job::EditSocial {
+                article,
+                locale,
+                account,
+                version,
+            } => format!("social-edit:{article}:{locale}:{account}:{version}"),
         }
     }
 
@@ -61,6 +85,8 @@ impl Job {
             Job::SyncContent => "sync_content",
             Job::WebSubPing { .. } => "websub_ping",
             Job::PostSocial { .. } => "post_social",
+            Job::DeleteSocial { .. } => "delete_social",
+            Job::EditSocial { .. } => "edit_social",
         }
     }
 
@@ -68,7 +94,9 @@ impl Job {
     /// one-shot side effect: its key, once used, is never run again.
     fn mode(&self) -> EnqueueMode {
         match self {
-            Job::PostSocial { .. } => EnqueueMode::Once,
+            Job::PostSocial { .. } | Job::DeleteSocial { .. } | Job::EditSocial { .. } => {
+                EnqueueMode::Once
+            }
             _ => EnqueueMode::Coalesce,
         }
     }
@@ -136,6 +164,17 @@ impl Job {
                 locale,
                 account,
             } => crate::social::run_post(app, article, locale, account).await?,
+            Job::DeleteSocial {
+                article,
+                locale,
+                account,
+            } => crate::social::run_followup(app, article, locale, account, true).await?,
+            Job::EditSocial {
+                article,
+                locale,
+                account,
+                ..
+            } => crate::social::run_followup(app, article, locale, account, false).await?,
         }
         Ok(())
     }

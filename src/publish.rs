@@ -64,6 +64,7 @@ pub async fn sync_content(app: &App, force: bool) -> Result<SyncSummary> {
         .sync_translations(&loaded.translations, &broken, now)
         .await?;
     app.patch_translations(&report).await;
+    crate::social::enqueue_followups(app, &report.changes).await?;
     let mut summary = SyncSummary {
         changed: report.changes.len(),
         problems: loaded.problems.len(),

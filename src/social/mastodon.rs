@@ -204,6 +204,30 @@ impl Platform for Mastodon {
         })
     }
 
+    fn can_edit(&self) -> bool {
+        true
+    }
+
+    /// `PUT /api/v1/statuses/:id`: Mastodon keeps the edit history visible.
+    async fn edit(&self, posted: &Posted, post: &Post) -> Result<Posted, SocialError> {
+        let budget = self.budget().await?;
+        let body = json!({ "status": text::fit(&post.parts, &budget), "language": post.locale });
+        let v = self
+            .send(
+                self.http
+                    .put(format!(
+                        "{}/api/v1/statuses/{}",
+                        self.instance, posted.remote_id
+                    ))
+                    .json(&body),
+            )
+            .await?;
+        Ok(Posted {
+            remote_id: posted.remote_id.clone(),
+            url: v["url"].as_str().map(str::to_owned).or(posted.url.clone()),
+        })
+    }
+
     async fn delete(&self, posted: &Posted) -> Result<(), SocialError> {
         self.send(self.http.delete(format!(
             "{}/api/v1/statuses/{}",

@@ -211,6 +211,17 @@ pub trait Platform: Send + Sync + std::fmt::Debug {
     async fn post(&self, post: &Post) -> Result<Posted, SocialError>;
     /// Removes a post (after a retraction).
     async fn delete(&self, posted: &Posted) -> Result<(), SocialError>;
+    /// Whether [`Platform::edit`] changes a post in place.
+    fn can_edit(&self) -> bool {
+        false
+    }
+    /// Replaces the text of a post (after a correction), where the platform can.
+    async fn edit(&self, _posted: &Posted, _post: &Post) -> Result<Posted, SocialError> {
+        Err(SocialError::permanent(format!(
+            "{}: posts cannot be edited",
+            self.name()
+        )))
+    }
 }
 
 /// Builds the client of every configured account.
@@ -509,4 +520,115 @@ pub async fn run_post(
             Err(e.into())
         }
     }
+}
+
+/// After a content sync: a retracted translation's posts are deleted, a corrected one's
+/// are edited where the platform can edit (elsewhere the post stays as it was: a second
+/// post for a correction would read as news). Queued in one transaction.
+pub async fn enqueue_followups(
+    app: &App,
+    changes: &[(Option<Translation>, Option<Translation>)],
+) -> Result<usize> {
+    let now = app.now();
+    let mut jobs = vec![];
+    for (before, after) in changes {
+        let (Some(b), Some(a)) = (before, after) else {
+            continue;
+        };
+        let posts = app.store.posts(Some(&a.article_id)).await?;
+        for p in posts
+            .iter()
+            .filter(|p| p.locale == a.locale && p.state != "deleted" && p.remote_id.is_some())
+        {
+            let (article, locale, account) =
+                (a.article_id.clone(), a.locale.clone(), p.account.clone());
+            if a.retracted_at.is_some() && b.retracted_at.is_none() {
+                jobs.push(crate::jobs::Job::DeleteSocial {
+                    article,
+                    locale,
+                    account,
+                });
+            } else if a.retracted_at.is_none()
+                && (a.title != b.title || a.summary != b.summary)
+                && app.social.get(&p.account).is_some_and(|c| c.can_edit())
+            {
+                jobs.push(crate::jobs::Job::EditSocial {
+                    article,
+                    locale,
+                    account,
+                    version: a.source_hash.clone(),
+                });
+            }
+        }
+    }
+    if jobs.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = app.store.transaction().await?;
+    for j in &jobs {
+        j.enqueue(&mut tx, now).await?;
+    }
+    tx.commit().await?;
+    app.wake.notify_one();
+    Ok(jobs.len())
+}
+
+/// The `delete_social` and `edit_social` jobs.
+pub async fn run_followup(
+    app: &App,
+    article: &str,
+    locale: &str,
+    account: &str,
+    delete: bool,
+) -> Result<(), crate::jobs::JobError> {
+    use crate::jobs::JobError;
+    let key = post_key(article, locale, account);
+    let Some(mut log) = app
+        .store
+        .posts(Some(article))
+        .await
+        .map_err(JobError::transient)?
+        .into_iter()
+        .find(|p| p.job_key == key)
+    else {
+        return Ok(());
+    };
+    let Some(platform) = app.social.get(account) else {
+        return Err(JobError::permanent(format!(
+            "social: account {account:?} has no client"
+        )));
+    };
+    let posted = Posted {
+        remote_id: log.remote_id.clone().unwrap_or_default(),
+        url: log.remote_url.clone(),
+    };
+    if delete {
+        platform.delete(&posted).await?;
+        log.state = "deleted".into();
+    } else {
+        let Some(cfg) = app.config.social.accounts.iter().find(|a| a.id == account) else {
+            return Err(JobError::permanent(format!(
+                "social: no account {account:?} in the configuration"
+            )));
+        };
+        let t = app
+            .store
+            .translations_of(article)
+            .await
+            .map_err(JobError::transient)?;
+        let Some(t) = t.into_iter().find(|t| t.locale == locale) else {
+            return Ok(());
+        };
+        let post = post_for(app, &app.i18n, cfg, &t);
+        let done = platform.edit(&posted, &post).await?;
+        log.text = platform.compose(&post).text;
+        log.remote_url = done.url.or(log.remote_url);
+        log.state = "edited".into();
+    }
+    log.updated_at = app.now();
+    app.store
+        .record_post(&log)
+        .await
+        .map_err(JobError::transient)?;
+    Ok(())
 }

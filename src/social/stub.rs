@@ -16,12 +16,14 @@ pub struct Config {
     pub fail_first: u32,
 }
 
-/// A recorded post.
+/// A recorded call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
     pub key: String,
     pub text: String,
     pub locale: String,
+    /// `post`, `edit` or `delete`.
+    pub action: &'static str,
 }
 
 /// Per outbox: failures given so far, and the posts.
@@ -50,6 +52,25 @@ impl Stub {
         Self {
             outbox: c.outbox.clone(),
             fail_first: c.fail_first,
+        }
+    }
+
+    /// Records an edit or delete of the post with index `posted.remote_id`.
+    fn log(&self, posted: &Posted, action: &'static str, text: String) {
+        let mut boxes = OUTBOXES.lock().expect("outbox lock");
+        let (_, records) = boxes.entry(self.outbox.clone()).or_default();
+        let original = posted
+            .remote_id
+            .parse::<usize>()
+            .ok()
+            .and_then(|i| records.get(i).cloned());
+        if let Some(o) = original {
+            records.push(Record {
+                key: o.key,
+                text,
+                locale: o.locale,
+                action,
+            });
         }
     }
 }
@@ -82,6 +103,7 @@ impl Platform for Stub {
             key: post.key.clone(),
             text: self.compose(post).text,
             locale: post.locale.clone(),
+            action: "post",
         });
         Ok(Posted {
             remote_id: (records.len() - 1).to_string(),
@@ -89,7 +111,17 @@ impl Platform for Stub {
         })
     }
 
-    async fn delete(&self, _posted: &Posted) -> Result<(), SocialError> {
+    async fn delete(&self, posted: &Posted) -> Result<(), SocialError> {
+        self.log(posted, "delete", String::new());
         Ok(())
+    }
+
+    fn can_edit(&self) -> bool {
+        true
+    }
+
+    async fn edit(&self, posted: &Posted, post: &Post) -> Result<Posted, SocialError> {
+        self.log(posted, "edit", self.compose(post).text);
+        Ok(posted.clone())
     }
 }

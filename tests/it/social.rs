@@ -282,3 +282,47 @@ async fn the_demo_preview_routes_by_locale_and_fits_every_platform() {
     );
     insta::assert_snapshot!("social_preview", lines.join("\n"));
 }
+
+#[tokio::test]
+async fn a_correction_edits_the_post_and_a_retraction_deletes_it() {
+    let outbox = format!("follow-{}", uuid::Uuid::new_v4());
+    let o = outbox.clone();
+    let t = TestApp::builder()
+        .config(move |c| {
+            c.social.max_age_hours = 24 * 365;
+            c.social.accounts = vec![stub("en", &["en"], &o, 0)];
+        })
+        .build()
+        .await;
+    assert_eq!(social::stub::posts(&outbox).len(), 5);
+    let rt = t.content.join("news/articles/round-table/en.md");
+    let text =
+        std::fs::read_to_string(&rt)
+            .unwrap()
+            .replacen("title = \"", "title = \"Corrected: ", 1);
+    std::fs::write(&rt, text).unwrap();
+    let np = t.content.join("news/articles/nepal-drone-delivery/en.md");
+    let text = std::fs::read_to_string(&np).unwrap().replacen(
+        "+++\n",
+        "+++\nretracted_at = 2026-11-27T00:00:00Z\n",
+        1,
+    );
+    std::fs::write(&np, text).unwrap();
+    t.resync().await;
+    let records = social::stub::posts(&outbox);
+    let edits: Vec<_> = records.iter().filter(|r| r.action == "edit").collect();
+    let deletes: Vec<_> = records.iter().filter(|r| r.action == "delete").collect();
+    assert_eq!(edits.len(), 1, "{records:#?}");
+    assert!(edits[0].key.contains("round-table") && edits[0].text.starts_with("Corrected: "));
+    assert_eq!(deletes.len(), 1, "{records:#?}");
+    assert!(deletes[0].key.contains("nepal-drone-delivery"));
+    // Nothing was posted a second time.
+    assert_eq!(records.iter().filter(|r| r.action == "post").count(), 5);
+    // A second sync changes nothing.
+    t.resync().await;
+    assert_eq!(social::stub::posts(&outbox).len(), records.len());
+    let status = bridgecast::status::report(&t.app, Some("nepal-drone-delivery"))
+        .await
+        .unwrap();
+    assert!(status.contains("deleted"), "{status}");
+}
