@@ -326,3 +326,109 @@ async fn a_correction_edits_the_post_and_a_retraction_deletes_it() {
         .unwrap();
     assert!(status.contains("deleted"), "{status}");
 }
+
+/// Kill the real daemon (SIGKILL) while it posts to the reference PDS, restart it, and
+/// count: every (article, locale) has exactly one record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_daemon_mid_posting_leaves_exactly_one_record_each() {
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let (pds_port, plc_port) = (free_port().to_string(), free_port().to_string());
+    let Some(pds) = start_peer(
+        "start-pds.sh",
+        &[dir.path().join("pds").to_str().unwrap()],
+        &[("PDS_PORT", &pds_port), ("PLC_PORT", &plc_port)],
+    ) else {
+        return;
+    };
+    let url = pds.kv["PDS"].clone();
+    let handle = format!("gk{}.test", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let acct = start_peer(
+        "bsky-account.sh",
+        &[&url, &handle, "correct-horse-battery"],
+        &[],
+    )
+    .expect("account");
+    let did = acct.kv["DID"].clone();
+    crate::support::copy_dir(
+        &crate::support::repo().join("feeds"),
+        &dir.path().join("feeds"),
+    );
+    std::fs::write(dir.path().join("pw"), "correct-horse-battery").unwrap();
+    let config = format!(
+        "[social]\nmax_age_hours = 100000\n[[social.accounts]]\nid = \"bsky\"\nlocales = [\"zh-Hans\", \"ja\", \"ar\", \"en\", \"de\"]\nenabled = true\n\
+         [social.accounts.bluesky]\nservice = \"{url}\"\nidentifier = \"{handle}\"\napp_password_file = \"{}\"\n",
+        dir.path().join("pw").display()
+    );
+    std::fs::write(dir.path().join("bridgecast.toml"), config).unwrap();
+    let port = free_port();
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_bridgecast"))
+            .arg("serve")
+            .current_dir(dir.path())
+            .env("BRIDGECAST_LISTEN", format!("127.0.0.1:{port}"))
+            .env("BRIDGECAST_JOBS__LEASE_SECS", "2")
+            .env("BRIDGECAST_JOBS__POLL_MS", "100")
+            .env("BRIDGECAST_JOBS__BACKOFF_BASE_SECS", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let count = || async {
+        let r = reqwest::get(format!("{url}/xrpc/com.atproto.repo.listRecords?repo={did}&collection=app.bsky.feed.post&limit=100"))
+            .await
+            .unwrap();
+        r.json::<serde_json::Value>().await.unwrap()["records"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    // Five articles in zh-Hans, ja and en; four in ar and de (hyogo has neither).
+    let expected = 23;
+    let mut kills = 0;
+    for round in 0..3 {
+        let mut child = spawn();
+        let before = count().await;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        // Let it post a few, then kill it without warning.
+        while count().await < (before + 3).min(expected) && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        if count().await < expected || round == 0 {
+            child.kill().unwrap();
+            kills += 1;
+        }
+        let _ = child.wait();
+        if count().await == expected {
+            break;
+        }
+    }
+    // A last run finishes whatever is left (leases of killed attempts expire after 2 s).
+    let mut child = spawn();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    while count().await < expected && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    // Give a duplicate (if any were coming) time to appear.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(kills >= 1);
+    let r = reqwest::get(format!(
+        "{url}/xrpc/com.atproto.repo.listRecords?repo={did}&collection=app.bsky.feed.post&limit=100"
+    ))
+    .await
+    .unwrap();
+    let records = r.json::<serde_json::Value>().await.unwrap()["records"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let mut seen = BTreeSet::new();
+    for rec in &records {
+        let v = &rec["value"];
+        let link = v["embed"]["external"]["uri"].as_str().unwrap().to_owned();
+        assert!(seen.insert(link.clone()), "posted twice: {link}");
+    }
+    assert_eq!(records.len(), expected, "after {kills} kills");
+}
