@@ -189,6 +189,35 @@ pub struct JobError {
     pub retry_after: Option<std::time::Duration>,
 }
 
+/// Not a failure: the job may not run before `until` (quiet hours, a rate limit of our
+/// own). It is put back without using up an attempt.
+#[derive(Debug)]
+pub struct Deferred {
+    pub until: DateTime<Utc>,
+    pub reason: String,
+}
+
+const DEFER: &str = "deferred until ";
+
+impl From<Deferred> for JobError {
+    fn from(d: Deferred) -> Self {
+        JobError {
+            message: format!("{DEFER}{}: {}", d.until.to_rfc3339(), d.reason),
+            transient: true,
+            retry_after: None,
+        }
+    }
+}
+
+fn parse_deferral(message: &str) -> Option<(DateTime<Utc>, String)> {
+    let rest = message.strip_prefix(DEFER)?;
+    let (at, reason) = rest.split_once(": ")?;
+    Some((
+        DateTime::parse_from_rfc3339(at).ok()?.to_utc(),
+        reason.to_owned(),
+    ))
+}
+
 impl JobError {
     pub fn transient(e: impl fmt::Display) -> Self {
         Self {
@@ -306,6 +335,12 @@ async fn execute(app: &SharedApp, row: JobRow) -> Result<()> {
         Ok(()) => {
             app.store.complete(&row, now).await?;
             Metrics::inc(&app.metrics.jobs_succeeded);
+        }
+        Err(e) if e.message.starts_with(DEFER) => {
+            let (until, reason) = parse_deferral(&e.message)
+                .unwrap_or((now + Duration::minutes(1), e.message.clone()));
+            app.store.defer(&row, &reason, until, now).await?;
+            tracing::info!(job = %row.key, until = %until, reason, "deferred");
         }
         Err(e) => {
             let cfg = &app.config.jobs;

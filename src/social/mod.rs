@@ -71,6 +71,13 @@ pub struct AccountConfig {
     /// Default: true.
     #[serde(default = "yes")]
     pub hashtags: bool,
+    /// Local hours when nothing is posted; posts wait until they end, e.g.
+    /// `{ from = "22:00", to = "07:00", time_zone = "Asia/Shanghai" }`. Default: none.
+    #[serde(default)]
+    pub quiet_hours: Option<QuietHours>,
+    /// At most this many posts in any hour; more wait their turn. Default: no limit.
+    #[serde(default)]
+    pub max_per_hour: Option<u32>,
     pub bluesky: Option<bluesky::Config>,
     pub mastodon: Option<mastodon::Config>,
     pub stub: Option<stub::Config>,
@@ -82,6 +89,65 @@ pub struct AccountConfig {
 
 fn yes() -> bool {
     true
+}
+
+/// A daily window in an IANA time zone (it may span midnight).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuietHours {
+    /// `HH:MM`, local.
+    pub from: String,
+    /// `HH:MM`, local.
+    pub to: String,
+    /// e.g. `Asia/Shanghai`, `Europe/Berlin`.
+    pub time_zone: String,
+}
+
+impl QuietHours {
+    fn parts(&self) -> Result<(chrono::NaiveTime, chrono::NaiveTime, chrono_tz::Tz)> {
+        let t = |s: &str| {
+            chrono::NaiveTime::parse_from_str(s, "%H:%M")
+                .with_context(|| format!("quiet_hours: {s:?} is not HH:MM"))
+        };
+        let tz: chrono_tz::Tz = self
+            .time_zone
+            .parse()
+            .map_err(|_| anyhow::anyhow!("quiet_hours: unknown time zone {:?}", self.time_zone))?;
+        Ok((t(&self.from)?, t(&self.to)?, tz))
+    }
+
+    /// When the quiet window around `now` ends, if `now` is inside one. Computed in
+    /// local time, so it stays right across daylight-saving changes.
+    pub fn until(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
+        use chrono::TimeZone;
+        let (from, to, tz) = self.parts().ok()?;
+        let local = now.with_timezone(&tz);
+        let time = local.time();
+        let inside = if from <= to {
+            time >= from && time < to
+        } else {
+            time >= from || time < to
+        };
+        if !inside {
+            return None;
+        }
+        let mut day = local.date_naive();
+        if from > to && time >= from {
+            day = day.succ_opt()?;
+        }
+        // A local time skipped by a DST change: take the first instant after it.
+        let end = tz
+            .from_local_datetime(&day.and_time(to))
+            .earliest()
+            .or_else(|| {
+                tz.from_local_datetime(&day.and_time(to + chrono::Duration::hours(1)))
+                    .earliest()
+            })?;
+        Some(end.with_timezone(&chrono::Utc))
+    }
 }
 
 impl AccountConfig {
@@ -256,6 +322,10 @@ pub fn build(
             if !crate::locale::is_supported(l) {
                 bail!("social account {:?}: unsupported locale {l:?}", a.id);
             }
+        }
+        if let Some(q) = &a.quiet_hours {
+            q.parts()
+                .with_context(|| format!("social account {:?}", a.id))?;
         }
         let missing = missing_files(a);
         if a.enabled && !missing.is_empty() {
@@ -451,6 +521,10 @@ pub async fn enqueue_posts(
     Ok(n)
 }
 
+static ACCOUNT_LOCKS: std::sync::LazyLock<
+    std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+> = std::sync::LazyLock::new(Default::default);
+
 /// The `post_social` job: compose, post, record.
 pub async fn run_post(
     app: &App,
@@ -479,6 +553,36 @@ pub async fn run_post(
             "social: {article} has no {locale} translation any more"
         )));
     };
+    // One post at a time per account in this process, so the hourly limit is not raced
+    // by concurrent jobs (across replicas it is approximate: each counts the log).
+    let lock = {
+        let mut locks = ACCOUNT_LOCKS.lock().expect("account locks");
+        locks.entry(account.to_owned()).or_default().clone()
+    };
+    let _turn = lock.lock().await;
+    let now = app.now();
+    if let Some(until) = cfg.quiet_hours.as_ref().and_then(|q| q.until(now)) {
+        return Err(crate::jobs::Deferred {
+            until,
+            reason: format!("quiet hours of {account}"),
+        }
+        .into());
+    }
+    if let Some(max) = cfg.max_per_hour {
+        let recent = app
+            .store
+            .posted_since(account, now - chrono::Duration::hours(1))
+            .await
+            .map_err(JobError::transient)?;
+        if recent.len() >= max as usize {
+            let until = recent[recent.len() - max as usize] + chrono::Duration::hours(1);
+            return Err(crate::jobs::Deferred {
+                until,
+                reason: format!("{account} posts at most {max} an hour"),
+            }
+            .into());
+        }
+    }
     let post = post_for(app, &app.i18n, cfg, &t);
     let mut log = crate::store::SocialPost {
         job_key: post.key.clone(),
@@ -631,4 +735,52 @@ pub async fn run_followup(
         .await
         .map_err(JobError::transient)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::QuietHours;
+    use chrono::{TimeZone, Utc};
+
+    fn q(from: &str, to: &str, tz: &str) -> QuietHours {
+        QuietHours {
+            from: from.into(),
+            to: to.into(),
+            time_zone: tz.into(),
+        }
+    }
+
+    #[test]
+    fn quiet_hours_follow_local_time_across_midnight_and_dst() {
+        let night = q("22:00", "07:00", "Europe/Berlin");
+        // 23:30 Berlin in winter (UTC+1) -> until 07:00 local = 06:00 UTC next day.
+        let t = Utc.with_ymd_and_hms(2026, 1, 10, 22, 30, 0).unwrap();
+        assert_eq!(
+            night.until(t),
+            Some(Utc.with_ymd_and_hms(2026, 1, 11, 6, 0, 0).unwrap())
+        );
+        // 03:00 local in summer (UTC+2) -> 07:00 local = 05:00 UTC the same day.
+        let t = Utc.with_ymd_and_hms(2026, 7, 10, 1, 0, 0).unwrap();
+        assert_eq!(
+            night.until(t),
+            Some(Utc.with_ymd_and_hms(2026, 7, 10, 5, 0, 0).unwrap())
+        );
+        // The night of the spring change (29 March 2026): still 07:00 local, now UTC+2.
+        let t = Utc.with_ymd_and_hms(2026, 3, 28, 23, 0, 0).unwrap();
+        assert_eq!(
+            night.until(t),
+            Some(Utc.with_ymd_and_hms(2026, 3, 29, 5, 0, 0).unwrap())
+        );
+        // Noon: not quiet.
+        assert_eq!(
+            night.until(Utc.with_ymd_and_hms(2026, 7, 10, 10, 0, 0).unwrap()),
+            None
+        );
+        let lunch = q("12:00", "13:00", "Asia/Shanghai");
+        let t = Utc.with_ymd_and_hms(2026, 9, 12, 4, 30, 0).unwrap();
+        assert_eq!(
+            lunch.until(t),
+            Some(Utc.with_ymd_and_hms(2026, 9, 12, 5, 0, 0).unwrap())
+        );
+    }
 }

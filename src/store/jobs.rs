@@ -199,6 +199,29 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
+    /// Puts a claimed job back until `until` without counting the attempt.
+    pub async fn defer(
+        &self,
+        job: &JobRow,
+        reason: &str,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE jobs SET state = 'pending', run_at = $1, attempts = attempts - 1, last_error = $2, \
+             lease_until = NULL, updated_at = $3 WHERE id = $4 AND state = 'running' AND worker = $5 AND attempts = $6",
+        )
+        .bind(to_millis(until))
+        .bind(reason)
+        .bind(to_millis(now))
+        .bind(job.id)
+        .bind(job.worker.as_deref().unwrap_or_default())
+        .bind(job.attempts)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// Makes a dead letter pending again, with a fresh attempt budget.
     pub async fn retry_dead(&self, id: i64, now: DateTime<Utc>) -> Result<bool> {
         let done = sqlx::query(

@@ -49,6 +49,23 @@ impl Store {
         Ok(())
     }
 
+    /// Send times of an account's posts since `since`, oldest first.
+    pub async fn posted_since(
+        &self,
+        account: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<DateTime<Utc>>> {
+        let rows: Vec<i64> = sqlx::query_scalar(
+            "SELECT updated_at FROM social_posts WHERE account = $1 AND state = 'posted' AND updated_at > $2 \
+             ORDER BY updated_at",
+        )
+        .bind(account)
+        .bind(to_millis(since))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(from_millis).collect())
+    }
+
     /// The post log of one article (every article for `None`), by locale and account.
     pub async fn posts(&self, article_id: Option<&str>) -> Result<Vec<SocialPost>> {
         let rows = sqlx::query(

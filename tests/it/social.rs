@@ -15,6 +15,8 @@ fn account(id: &str, locales: &[&str]) -> AccountConfig {
         enabled: true,
         link_params: vec![],
         hashtags: true,
+        quiet_hours: None,
+        max_per_hour: None,
         bluesky: None,
         mastodon: None,
         stub: None,
@@ -431,4 +433,51 @@ async fn killing_the_daemon_mid_posting_leaves_exactly_one_record_each() {
         assert!(seen.insert(link.clone()), "posted twice: {link}");
     }
     assert_eq!(records.len(), expected, "after {kills} kills");
+}
+
+#[tokio::test]
+async fn quiet_hours_and_the_hourly_limit_defer_posts_without_spending_attempts() {
+    let outbox = format!("pace-{}", uuid::Uuid::new_v4());
+    let o = outbox.clone();
+    let t = TestApp::builder()
+        .config(move |c| {
+            c.social.max_age_hours = 24 * 365;
+            let mut a = stub("en", &["en"], &o, 0);
+            a.max_per_hour = Some(2);
+            // demo_now is 12:00 UTC = 20:00 in Shanghai.
+            a.quiet_hours = Some(social::QuietHours {
+                from: "19:30".into(),
+                to: "21:00".into(),
+                time_zone: "Asia/Shanghai".into(),
+            });
+            c.social.accounts = vec![a];
+        })
+        .build()
+        .await;
+    assert!(
+        social::stub::posts(&outbox).is_empty(),
+        "quiet until 21:00 Shanghai"
+    );
+    let waiting = t
+        .app
+        .store
+        .jobs(Some(bridgecast::store::JobState::Pending), 100)
+        .await
+        .unwrap();
+    let waiting: Vec<_> = waiting.iter().filter(|j| j.kind == "post_social").collect();
+    assert_eq!(waiting.len(), 5);
+    assert!(waiting.iter().all(|j| j.attempts == 0
+        && j.run_at == chrono::DateTime::parse_from_rfc3339("2026-11-28T13:00:00Z").unwrap()));
+    t.clock.advance(chrono::Duration::minutes(61));
+    t.drain().await;
+    assert_eq!(social::stub::posts(&outbox).len(), 2, "two an hour");
+    t.clock.advance(chrono::Duration::minutes(61));
+    t.drain().await;
+    assert_eq!(social::stub::posts(&outbox).len(), 4);
+    t.clock.advance(chrono::Duration::minutes(61));
+    t.drain().await;
+    let posts = social::stub::posts(&outbox);
+    assert_eq!(posts.len(), 5);
+    let keys: BTreeSet<&str> = posts.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(keys.len(), 5);
 }
