@@ -515,8 +515,14 @@ pub fn title(post: &Post) -> String {
 
 /// The article body: the title, the summary and a 阅读原文 link, under [`CONTENT_MAX_BYTES`].
 pub fn content(post: &Post) -> String {
-    let head = format!("<p><strong>{}</strong></p>", escape(post.title.trim()));
-    let tail = format!("<p><a href=\"{}\">阅读原文</a></p>", escape(&post.link));
+    let head = format!(
+        "<p><strong>{}</strong></p>",
+        crate::markdown::escape_html(post.title.trim())
+    );
+    let tail = format!(
+        "<p><a href=\"{}\">阅读原文</a></p>",
+        crate::markdown::escape_html(&post.link)
+    );
     let room = CONTENT_MAX_BYTES.saturating_sub(head.len() + tail.len() + "<p></p>".len());
     let mut summary = String::new();
     let mut limit = room;
@@ -527,7 +533,7 @@ pub fn content(post: &Post) -> String {
             max_bytes: Some(limit),
             url_len: None,
         };
-        let s = escape(&text::fit(
+        let s = crate::markdown::escape_html(&text::fit(
             &text::Parts {
                 summary: post.summary.clone(),
                 ..Default::default()
@@ -546,21 +552,6 @@ pub fn content(post: &Post) -> String {
     } else {
         format!("{head}<p>{summary}</p>{tail}")
     }
-}
-
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 fn errcode(v: &Value) -> i64 {

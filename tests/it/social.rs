@@ -115,20 +115,22 @@ async fn an_old_backlog_is_not_posted_on_first_start() {
     );
 }
 
-/// The reference PDS: records are really validated (300 graphemes, 3000 bytes).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bluesky_posts_to_a_real_pds_exactly_once_with_facets_langs_and_a_card() {
-    let dir = tempfile::tempdir().unwrap();
+/// Starts the reference PDS with a fresh account: `(peer, PDS URL, handle, DID)`.
+fn pds_account(
+    dir: &std::path::Path,
+    prefix: &str,
+) -> Option<(crate::support::Peer, String, String, String)> {
     let (pds_port, plc_port) = (free_port().to_string(), free_port().to_string());
-    let Some(pds) = start_peer(
+    let pds = start_peer(
         "start-pds.sh",
-        &[dir.path().join("pds").to_str().unwrap()],
+        &[dir.join("pds").to_str().unwrap()],
         &[("PDS_PORT", &pds_port), ("PLC_PORT", &plc_port)],
-    ) else {
-        return;
-    };
+    )?;
     let url = pds.kv["PDS"].clone();
-    let handle = format!("gd{}.test", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let handle = format!(
+        "{prefix}{}.test",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
     let acct = start_peer(
         "bsky-account.sh",
         &[&url, &handle, "correct-horse-battery"],
@@ -136,6 +138,16 @@ async fn bluesky_posts_to_a_real_pds_exactly_once_with_facets_langs_and_a_card()
     )
     .expect("account");
     let did = acct.kv["DID"].clone();
+    Some((pds, url, handle, did))
+}
+
+/// The reference PDS: records are really validated (300 graphemes, 3000 bytes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bluesky_posts_to_a_real_pds_exactly_once_with_facets_langs_and_a_card() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((_pds, url, handle, did)) = pds_account(dir.path(), "gd") else {
+        return;
+    };
     let (u, h) = (url.clone(), handle.clone());
     let t = TestApp::builder()
         .config(move |c| {
@@ -335,23 +347,9 @@ async fn a_correction_edits_the_post_and_a_retraction_deletes_it() {
 async fn killing_the_daemon_mid_posting_leaves_exactly_one_record_each() {
     use std::process::{Command, Stdio};
     let dir = tempfile::tempdir().unwrap();
-    let (pds_port, plc_port) = (free_port().to_string(), free_port().to_string());
-    let Some(pds) = start_peer(
-        "start-pds.sh",
-        &[dir.path().join("pds").to_str().unwrap()],
-        &[("PDS_PORT", &pds_port), ("PLC_PORT", &plc_port)],
-    ) else {
+    let Some((_pds, url, handle, did)) = pds_account(dir.path(), "gk") else {
         return;
     };
-    let url = pds.kv["PDS"].clone();
-    let handle = format!("gk{}.test", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let acct = start_peer(
-        "bsky-account.sh",
-        &[&url, &handle, "correct-horse-battery"],
-        &[],
-    )
-    .expect("account");
-    let did = acct.kv["DID"].clone();
     crate::support::copy_dir(
         &crate::support::repo().join("feeds"),
         &dir.path().join("feeds"),
