@@ -78,6 +78,11 @@ pub struct AccountConfig {
     /// At most this many posts in any hour; more wait their turn. Default: no limit.
     #[serde(default)]
     pub max_per_hour: Option<u32>,
+    /// What a correction of a posted translation does: `edit` the post where the
+    /// platform can edit (Mastodon) and leave it elsewhere; `repost`: edit where
+    /// possible, else post a short correction notice; `ignore`. Default: `edit`.
+    #[serde(default)]
+    pub on_correction: CorrectionPolicy,
     pub bluesky: Option<bluesky::Config>,
     pub mastodon: Option<mastodon::Config>,
     pub stub: Option<stub::Config>,
@@ -89,6 +94,16 @@ pub struct AccountConfig {
 
 fn yes() -> bool {
     true
+}
+
+/// See [`AccountConfig::on_correction`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CorrectionPolicy {
+    #[default]
+    Edit,
+    Repost,
+    Ignore,
 }
 
 /// A daily window in an IANA time zone (it may span midnight).
@@ -653,8 +668,8 @@ pub async fn enqueue_followups(
                     account,
                 });
             } else if a.retracted_at.is_none()
-                && (a.title != b.title || a.summary != b.summary)
-                && app.social.get(&p.account).is_some_and(|c| c.can_edit())
+                && (a.title != b.title || a.summary != b.summary || a.correction != b.correction)
+                && correct_by(app, &p.account).is_some()
             {
                 jobs.push(crate::jobs::Job::EditSocial {
                     article,
@@ -675,6 +690,25 @@ pub async fn enqueue_followups(
     tx.commit().await?;
     app.wake.notify_one();
     Ok(jobs.len())
+}
+
+/// How `account` handles a correction: `Some(true)` edit, `Some(false)` repost, `None`
+/// nothing.
+fn correct_by(app: &App, account: &str) -> Option<bool> {
+    let policy = app
+        .config
+        .social
+        .accounts
+        .iter()
+        .find(|a| a.id == account)?
+        .on_correction;
+    let can_edit = app.social.get(account)?.can_edit();
+    match policy {
+        CorrectionPolicy::Ignore => None,
+        _ if can_edit => Some(true),
+        CorrectionPolicy::Repost => Some(false),
+        CorrectionPolicy::Edit => None,
+    }
 }
 
 /// The `delete_social` and `edit_social` jobs.
@@ -723,7 +757,32 @@ pub async fn run_followup(
         let Some(t) = t.into_iter().find(|t| t.locale == locale) else {
             return Ok(());
         };
-        let post = post_for(app, &app.i18n, cfg, &t);
+        let mut post = post_for(app, &app.i18n, cfg, &t);
+        if correct_by(app, account) == Some(false) {
+            // No edit on this platform: a short notice, as a post of its own, once per
+            // corrected version (the job key carries the version).
+            let note = t.correction.clone().unwrap_or_else(|| t.title.clone());
+            post.parts.title = app.i18n.msg(
+                locale,
+                "article-correction",
+                &[("note", crate::i18n::Arg::Str(&note))],
+            );
+            post.parts.summary = t.title.clone();
+            post.key = format!("{}:correction:{}", post.key, t.source_hash);
+            let done = platform.post(&post).await?;
+            let mut notice = log.clone();
+            notice.job_key = post.key.clone();
+            notice.text = platform.compose(&post).text;
+            notice.remote_id = Some(done.remote_id);
+            notice.remote_url = done.url;
+            notice.state = "posted".into();
+            notice.updated_at = app.now();
+            app.store
+                .record_post(&notice)
+                .await
+                .map_err(JobError::transient)?;
+            return Ok(());
+        }
         let done = platform.edit(&posted, &post).await?;
         log.text = platform.compose(&post).text;
         log.remote_url = done.url.or(log.remote_url);

@@ -14,6 +14,9 @@ pub struct Config {
     /// Fail the first N attempts with a transient error (to exercise retries). Default: 0.
     #[serde(default)]
     pub fail_first: u32,
+    /// Behave like a platform that cannot edit posts. Default: false.
+    #[serde(default)]
+    pub no_edit: bool,
 }
 
 /// A recorded call.
@@ -45,6 +48,7 @@ pub fn posts(name: &str) -> Vec<Record> {
 pub struct Stub {
     outbox: String,
     fail_first: u32,
+    no_edit: bool,
 }
 
 impl Stub {
@@ -52,6 +56,7 @@ impl Stub {
         Self {
             outbox: c.outbox.clone(),
             fail_first: c.fail_first,
+            no_edit: c.no_edit,
         }
     }
 
@@ -117,7 +122,7 @@ impl Platform for Stub {
     }
 
     fn can_edit(&self) -> bool {
-        true
+        !self.no_edit
     }
 
     async fn edit(&self, posted: &Posted, post: &Post) -> Result<Posted, SocialError> {

@@ -17,6 +17,7 @@ fn account(id: &str, locales: &[&str]) -> AccountConfig {
         hashtags: true,
         quiet_hours: None,
         max_per_hour: None,
+        on_correction: Default::default(),
         bluesky: None,
         mastodon: None,
         stub: None,
@@ -32,6 +33,7 @@ fn stub(id: &str, locales: &[&str], outbox: &str, fail_first: u32) -> AccountCon
         stub: Some(social::stub::Config {
             outbox: outbox.into(),
             fail_first,
+            no_edit: false,
         }),
         ..account(id, locales)
     }
@@ -478,4 +480,40 @@ async fn quiet_hours_and_the_hourly_limit_defer_posts_without_spending_attempts(
     assert_eq!(posts.len(), 5);
     let keys: BTreeSet<&str> = posts.iter().map(|p| p.key.as_str()).collect();
     assert_eq!(keys.len(), 5);
+}
+
+#[tokio::test]
+async fn where_posts_cannot_be_edited_a_correction_can_post_a_notice_once() {
+    let outbox = format!("notice-{}", uuid::Uuid::new_v4());
+    let o = outbox.clone();
+    let t = TestApp::builder()
+        .config(move |c| {
+            c.social.max_age_hours = 24 * 365;
+            let mut a = stub("de", &["de"], &o, 0);
+            a.stub.as_mut().unwrap().no_edit = true;
+            a.on_correction = social::CorrectionPolicy::Repost;
+            c.social.accounts = vec![a];
+        })
+        .build()
+        .await;
+    assert_eq!(social::stub::posts(&outbox).len(), 4, "hyogo has no de");
+    let path = t.content.join("news/articles/queensland-partnership/de.md");
+    let text = std::fs::read_to_string(&path).unwrap().replacen(
+        "+++\n",
+        "+++\ncorrection = \"Ein Datum war falsch.\"\n",
+        1,
+    );
+    std::fs::write(&path, text).unwrap();
+    t.resync().await;
+    t.resync().await;
+    let posts = social::stub::posts(&outbox);
+    assert_eq!(posts.len(), 5, "one notice: {posts:#?}");
+    let notice = &posts[4];
+    assert_eq!(notice.action, "post");
+    assert!(
+        notice.text.contains("Ein Datum war falsch."),
+        "{}",
+        notice.text
+    );
+    assert!(notice.key.contains(":correction:"));
 }
