@@ -9,6 +9,8 @@
 //! Mastodon `Idempotency-Key`) make a retry after an unknown outcome safe.
 
 pub mod bluesky;
+pub mod facebook;
+pub mod linkedin;
 pub mod mastodon;
 pub mod stub;
 pub mod telegram;
@@ -48,7 +50,8 @@ impl Default for SocialConfig {
 }
 
 /// One account on one platform (`[[social.accounts]]`): exactly one of the platform
-/// tables (`bluesky`, `mastodon`, `x`, `telegram`, `wechat`, `weibo`, `stub`) is set.
+/// tables (`bluesky`, `facebook`, `linkedin`, `mastodon`, `x`, `telegram`, `wechat`,
+/// `weibo`, `stub`) is set.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AccountConfig {
@@ -84,6 +87,8 @@ pub struct AccountConfig {
     #[serde(default)]
     pub on_correction: CorrectionPolicy,
     pub bluesky: Option<bluesky::Config>,
+    pub facebook: Option<facebook::Config>,
+    pub linkedin: Option<linkedin::Config>,
     pub mastodon: Option<mastodon::Config>,
     pub stub: Option<stub::Config>,
     pub x: Option<x::Config>,
@@ -314,6 +319,8 @@ pub fn build(
     for a in &config.accounts {
         let set = [
             a.bluesky.is_some(),
+            a.facebook.is_some(),
+            a.linkedin.is_some(),
             a.mastodon.is_some(),
             a.stub.is_some(),
             a.x.is_some(),
@@ -326,7 +333,7 @@ pub fn build(
         .count();
         if set != 1 {
             bail!(
-                "social account {:?}: set exactly one platform table (bluesky, mastodon, x, telegram, wechat, weibo, stub)",
+                "social account {:?}: set exactly one platform table (bluesky, facebook, linkedin, mastodon, x, telegram, wechat, weibo, stub)",
                 a.id
             );
         }
@@ -353,6 +360,16 @@ pub fn build(
         let p: Arc<dyn Platform> = if let Some(c) = &a.bluesky {
             Arc::new(
                 bluesky::Bluesky::new(c, http.clone())
+                    .with_context(|| format!("social account {:?}", a.id))?,
+            )
+        } else if let Some(c) = &a.facebook {
+            Arc::new(
+                facebook::Facebook::new(c, http.clone())
+                    .with_context(|| format!("social account {:?}", a.id))?,
+            )
+        } else if let Some(c) = &a.linkedin {
+            Arc::new(
+                linkedin::LinkedIn::new(c, http.clone())
                     .with_context(|| format!("social account {:?}", a.id))?,
             )
         } else if let Some(c) = &a.mastodon {

@@ -19,6 +19,8 @@ fn account(id: &str, locales: &[&str]) -> AccountConfig {
         max_per_hour: None,
         on_correction: Default::default(),
         bluesky: None,
+        facebook: None,
+        linkedin: None,
         mastodon: None,
         stub: None,
         x: None,
