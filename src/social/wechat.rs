@@ -90,6 +90,10 @@ pub struct Config {
     /// day, and a service account four sends to everyone a month. Default: 1.
     #[serde(default = "default_daily_quota")]
     pub daily_quota: u32,
+    /// Mass sends per Beijing-time calendar month before posts wait for the next month
+    /// (`mass_send` mode only; set 4 for a service account; 0: no local limit). Default: 0.
+    #[serde(default)]
+    pub monthly_quota: u32,
 }
 
 /// How a post reaches readers.
@@ -154,6 +158,9 @@ pub struct WeChat {
     covers: std::sync::Mutex<HashMap<(PathBuf, usize), String>>,
     /// Mass sends made on a Beijing-time day.
     sent: std::sync::Mutex<(chrono::NaiveDate, u32)>,
+    monthly_quota: u32,
+    /// Mass sends this Beijing-time month: (first day of the month, count).
+    sent_month: std::sync::Mutex<(chrono::NaiveDate, u32)>,
 }
 
 enum Body {
@@ -199,6 +206,8 @@ impl WeChat {
             token: tokio::sync::Mutex::new(None),
             covers: std::sync::Mutex::new(HashMap::new()),
             sent: std::sync::Mutex::new((chrono::NaiveDate::MIN, 0)),
+            monthly_quota: c.monthly_quota,
+            sent_month: std::sync::Mutex::new((chrono::NaiveDate::MIN, 0)),
         })
     }
 
@@ -432,8 +441,33 @@ impl WeChat {
         Ok(None)
     }
 
-    /// Refuses a mass send once `daily_quota` sends were made this Beijing-time day.
+    /// Refuses a mass send once `daily_quota` sends were made this Beijing-time day, or
+    /// `monthly_quota` this Beijing-time month.
     fn check_quota(&self, now: DateTime<Utc>) -> Result<(), SocialError> {
+        let month = month_start(beijing_date(now));
+        let sent_month = *self.sent_month.lock().expect("quota lock");
+        if self.monthly_quota > 0 && sent_month.0 == month && sent_month.1 >= self.monthly_quota {
+            let next = month
+                .checked_add_months(chrono::Months::new(1))
+                .unwrap_or(month);
+            let start = next
+                .and_hms_opt(0, 5, 0)
+                .unwrap_or_default()
+                .and_local_timezone(beijing())
+                .single();
+            let wait = start.map_or(Duration::from_secs(86_400), |t| {
+                Duration::from_secs(
+                    u64::try_from((t.to_utc() - now).num_seconds().max(60)).unwrap_or(86_400),
+                )
+            });
+            return Err(SocialError {
+                retry_after: Some(wait),
+                ..SocialError::transient(format!(
+                    "{NAME}: monthly_quota of {} mass send(s) used up for {month} (Beijing time)",
+                    self.monthly_quota
+                ))
+            });
+        }
         if self.daily_quota == 0 {
             return Ok(());
         }
@@ -452,6 +486,14 @@ impl WeChat {
     }
 
     fn count_send(&self, now: DateTime<Utc>) {
+        let month = month_start(beijing_date(now));
+        {
+            let mut m = self.sent_month.lock().expect("quota lock");
+            if m.0 != month {
+                *m = (month, 0);
+            }
+            m.1 += 1;
+        }
         let today = beijing_date(now);
         let mut sent = self.sent.lock().expect("quota lock");
         if sent.0 != today {
@@ -463,6 +505,10 @@ impl WeChat {
 
 fn now() -> DateTime<Utc> {
     crate::clock::SystemClock.now()
+}
+
+fn month_start(d: chrono::NaiveDate) -> chrono::NaiveDate {
+    chrono::Datelike::with_day(&d, 1).unwrap_or(d)
 }
 
 fn beijing() -> chrono::FixedOffset {

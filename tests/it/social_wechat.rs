@@ -620,6 +620,7 @@ fn config(server: &WxServer, mode: Mode) -> wechat::Config {
         author: None,
         mode,
         daily_quota: 1,
+        monthly_quota: 0,
     }
 }
 
@@ -1035,6 +1036,26 @@ async fn the_local_daily_quota_holds_a_second_mass_send_without_calling() {
     let wait = e.retry_after.unwrap();
     assert!(
         wait >= Duration::from_secs(5 * 60) && wait <= Duration::from_secs(24 * 3600 + 5 * 60),
+        "{wait:?}"
+    );
+    assert_eq!(server.endpoints().len(), calls, "nothing was called");
+}
+
+#[tokio::test]
+async fn the_local_monthly_quota_of_a_service_account_holds_sends_until_next_month() {
+    let server = WxServer::start().await;
+    let mut cfg = config(&server, Mode::MassSend);
+    cfg.thumb_media_id = Some(COVER.into());
+    cfg.daily_quota = 0;
+    cfg.monthly_quota = 1;
+    let wx = WeChat::new(&cfg, reqwest::Client::new()).unwrap();
+    wx.post(&simple_post("one", None)).await.unwrap();
+    let calls = server.endpoints().len();
+    let e = wx.post(&simple_post("two", None)).await.unwrap_err();
+    assert!(e.transient && e.message.contains("monthly_quota"), "{e:?}");
+    let wait = e.retry_after.unwrap();
+    assert!(
+        wait >= Duration::from_secs(60) && wait <= Duration::from_secs(32 * 86_400),
         "{wait:?}"
     );
     assert_eq!(server.endpoints().len(), calls, "nothing was called");
