@@ -437,7 +437,7 @@ say "$(printf '  %-30s %16s %16s' "after the wrk runs" "$(kib_to_mib "$hwm_after
 ARTS=$CORPUS/feeds/news/articles
 lat=()
 LAT_TITLE="5. Publish-to-served latency (new en.md renamed into the content folder -> first $FEED containing its id)"
-LAT_HOW="  how new files are noticed: content_dir re-scan every scheduler.rescan_every_secs = $RESCAN_SECS s (BRIDGECAST_SCHEDULER__RESCAN_EVERY_SECS)"
+LAT_HOW="  how new files are noticed: inotify on content_dir (scheduler.watch), and a re-scan every scheduler.rescan_every_secs = $RESCAN_SECS s as a safety net"
 # A sample that never shows up: print what is known, then fail the run.
 lat_failed() { # N ID T0
     local written last="" metrics
