@@ -89,9 +89,7 @@ impl Server {
             .route("/{bot}/{method}", axum::routing::any(handle))
             .fallback(|| async { answer(error(404, "Not Found")) })
             .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let url = crate::support::serve_router(app).await;
         Server { url, state }
     }
     fn adapter(&self, token: &str, chat: &str) -> Telegram {

@@ -124,9 +124,7 @@ impl WxServer {
         let app = axum::Router::new()
             .fallback(handle)
             .with_state(world.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let url = crate::support::serve_router(app).await;
         WxServer { url, world }
     }
 

@@ -82,9 +82,7 @@ impl WeiboServer {
         let app = axum::Router::new()
             .fallback(handle)
             .with_state(world.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let url = crate::support::serve_router(app).await;
         WeiboServer { url, world }
     }
     pub fn fault(&self, endpoint: &str, fault: Fault) {

@@ -277,9 +277,14 @@ pub fn free_port() -> u16 {
 
 /// Serves `app` on a loopback port; returns its base URL.
 pub async fn serve(app: &SharedApp) -> String {
+    serve_router(bridgecast::http::router(app.clone())).await
+}
+
+/// Serves any router (a platform's contract server, a hub) on a loopback port; returns
+/// `http://127.0.0.1:PORT`.
+pub async fn serve_router(router: axum::Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let router = bridgecast::http::router(app.clone());
     tokio::spawn(async move { axum::serve(listener, router).await });
     format!("http://{addr}")
 }

@@ -39,9 +39,7 @@ impl Hub {
                 }),
             )
             .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let url = format!("{}/", crate::support::serve_router(app).await);
         Hub { url, state }
     }
     pub fn hits(&self) -> usize {
