@@ -78,6 +78,19 @@ impl Document {
         }
     }
 
+    /// Whether `tag` (quoted, `W/` already removed) is the ETag of any of this document's
+    /// encodings, compared without allocating: this runs on every revalidation.
+    pub fn validates(&self, tag: &str) -> bool {
+        let Some(inner) = tag.strip_prefix('"').and_then(|t| t.strip_suffix('"')) else {
+            return false;
+        };
+        let base = self.etag.trim_matches('"');
+        inner == base
+            || inner
+                .strip_prefix(base)
+                .is_some_and(|rest| rest == "-gz" || rest == "-br")
+    }
+
     pub fn bytes(&self, encoding: Encoding) -> &Bytes {
         match encoding {
             Encoding::Identity => &self.body,

@@ -257,12 +257,7 @@ pub fn serve(doc: &Document, headers: &HeaderMap, method: &Method, max_age: u64)
         Some(inm) => inm
             .split(',')
             .map(|t| t.trim().trim_start_matches("W/"))
-            .any(|t| {
-                t == "*"
-                    || t == doc.etag
-                    || t == doc.etag_for(Encoding::Gzip)
-                    || t == doc.etag_for(Encoding::Brotli)
-            }),
+            .any(|t| t == "*" || doc.validates(t)),
         None => headers
             .get(header::IF_MODIFIED_SINCE)
             .and_then(|v| v.to_str().ok())
