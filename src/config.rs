@@ -40,6 +40,7 @@ pub struct Config {
     pub scheduler: SchedulerConfig,
     pub jobs: JobsConfig,
     pub social: crate::social::SocialConfig,
+    pub email: crate::email::EmailConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -105,6 +106,7 @@ impl Default for Config {
             scheduler: SchedulerConfig::default(),
             jobs: JobsConfig::default(),
             social: crate::social::SocialConfig::default(),
+            email: crate::email::EmailConfig::default(),
         }
     }
 }

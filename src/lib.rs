@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod content;
 pub mod document;
+pub mod email;
 pub mod feed;
 pub mod http;
 pub mod i18n;
