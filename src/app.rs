@@ -18,6 +18,37 @@ use std::time::Duration;
 
 pub type SharedApp = Arc<App>;
 
+/// Live translations with their live times, as of a translations version.
+#[derive(Debug, Clone)]
+pub struct LiveSet(i64, pub Arc<Vec<(Translation, DateTime<Utc>)>>);
+
+impl std::ops::Deref for LiveSet {
+    type Target = [(Translation, DateTime<Utc>)];
+    fn deref(&self) -> &Self::Target {
+        &self.1
+    }
+}
+
+/// The link-signing secret: configured, or generated once under the data folder.
+fn token_secret(config: &Config) -> Result<Vec<u8>> {
+    let configured = config.email.token_secret.expose();
+    if !configured.is_empty() {
+        return Ok(configured.as_bytes().to_vec());
+    }
+    let path = config.data_dir.join("token.key");
+    if let Ok(s) = std::fs::read_to_string(&path) {
+        let s = s.trim();
+        if s.len() >= 32 {
+            return Ok(s.as_bytes().to_vec());
+        }
+    }
+    std::fs::create_dir_all(&config.data_dir)?;
+    let bytes: [u8; 32] = rand::random();
+    let secret = hex::encode(bytes);
+    crate::email::write_private(&path, secret.as_bytes())?;
+    Ok(secret.into_bytes())
+}
+
 #[derive(Debug)]
 pub struct App {
     pub config: Config,
@@ -33,6 +64,12 @@ pub struct App {
     pub wake: tokio::sync::Notify,
     /// A client per configured social account, by account id.
     pub social: HashMap<String, Arc<dyn crate::social::Platform>>,
+    /// Signs the links in messages and subscription pages.
+    pub tokens: crate::email::token::TokenKey,
+    /// Composes, signs and sends mail.
+    pub mail: crate::email::mail::Mail,
+    /// What went live in a period, shared by the many digests of that period.
+    live_cache: tokio::sync::Mutex<HashMap<(i64, i64), LiveSet>>,
     channels: RwLock<Arc<Vec<Channel>>>,
     problems: RwLock<Vec<Problem>>,
     ready: AtomicBool,
@@ -58,6 +95,8 @@ impl App {
             .redirect(reqwest::redirect::Policy::limited(3))
             .build()?;
         let social = crate::social::build(&config.social, &http)?;
+        let tokens = crate::email::token::TokenKey::new(&token_secret(&config)?);
+        let mail = crate::email::mail::Mail::new(&config)?;
         let worker_id = format!("{}-{}", hostname(), uuid::Uuid::new_v4().simple());
         Ok(Arc::new(Self {
             config,
@@ -70,6 +109,9 @@ impl App {
             worker_id,
             wake: tokio::sync::Notify::new(),
             social,
+            tokens,
+            mail,
+            live_cache: tokio::sync::Mutex::default(),
             channels: RwLock::default(),
             problems: RwLock::default(),
             ready: AtomicBool::new(false),
@@ -78,6 +120,35 @@ impl App {
             snapshot: tokio::sync::Mutex::new(None),
             page_inputs: std::sync::Mutex::default(),
         }))
+    }
+
+    /// Every live translation of the articles that went live in `(after, until]`
+    /// (see [`Store::live_between`]); cached, since every recipient of a period asks.
+    pub async fn live_between(
+        &self,
+        after: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<LiveSet> {
+        let key = (
+            crate::clock::to_millis(after),
+            crate::clock::to_millis(until),
+        );
+        let version = self.store.translations_version().await?;
+        let mut cache = self.live_cache.lock().await;
+        if let Some(hit) = cache.get(&key)
+            && hit.0 == version
+        {
+            return Ok(hit.clone());
+        }
+        let set = LiveSet(
+            version,
+            Arc::new(self.store.live_between(after, until).await?),
+        );
+        if cache.len() > 256 {
+            cache.clear();
+        }
+        cache.insert(key, set.clone());
+        Ok(set)
     }
 
     pub fn now(&self) -> DateTime<Utc> {

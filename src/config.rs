@@ -70,6 +70,9 @@ pub struct SchedulerConfig {
     /// How often `content_dir` is re-scanned for changed files, in seconds (rounded
     /// likewise). A safety net behind `watch`. Default: 60.
     pub rescan_every_secs: u64,
+    /// How often to look for recipients whose digest is due, in seconds. Local
+    /// delivery hours are decided per recipient; this is only the sweep. Default: 60.
+    pub digests_every_secs: u64,
     /// Watch `content_dir` for changes (inotify) and sync within milliseconds.
     /// Default: true.
     pub watch: bool,
@@ -126,6 +129,7 @@ impl Default for SchedulerConfig {
         Self {
             publish_every_secs: 30,
             rescan_every_secs: 60,
+            digests_every_secs: 60,
             watch: true,
         }
     }

@@ -47,6 +47,19 @@ pub enum Job {
         account: String,
         version: String,
     },
+    /// Find recipients whose digest is due and queue one `SendDigest` for each.
+    PlanDigests,
+    /// Send one recipient the digest of one period (once, ever). `cutoff` (ms since
+    /// the epoch) ends what it covers; it is not part of the key.
+    SendDigest {
+        recipient: String,
+        period: String,
+        cutoff: i64,
+    },
+    /// Send a pending subscriber the confirmation link (the `request`-th time).
+    SendConfirmation { subscriber: String, request: u32 },
+    /// Read delivery status notifications from the bounce maildir.
+    ScanBounces,
 }
 
 impl Job {
@@ -74,6 +87,15 @@ impl Job {
                 account,
                 version,
             } => format!("social-edit:{article}:{locale}:{account}:{version}"),
+            Job::PlanDigests => "plan_digests".into(),
+            Job::SendDigest {
+                recipient, period, ..
+            } => format!("digest:{recipient}:{period}"),
+            Job::SendConfirmation {
+                subscriber,
+                request,
+            } => format!("confirm:{subscriber}:{request}"),
+            Job::ScanBounces => "scan_bounces".into(),
         }
     }
 
@@ -87,6 +109,10 @@ impl Job {
             Job::PostSocial { .. } => "post_social",
             Job::DeleteSocial { .. } => "delete_social",
             Job::EditSocial { .. } => "edit_social",
+            Job::PlanDigests => "plan_digests",
+            Job::SendDigest { .. } => "send_digest",
+            Job::SendConfirmation { .. } => "send_confirmation",
+            Job::ScanBounces => "scan_bounces",
         }
     }
 
@@ -94,9 +120,11 @@ impl Job {
     /// one-shot side effect: its key, once used, is never run again.
     fn mode(&self) -> EnqueueMode {
         match self {
-            Job::PostSocial { .. } | Job::DeleteSocial { .. } | Job::EditSocial { .. } => {
-                EnqueueMode::Once
-            }
+            Job::PostSocial { .. }
+            | Job::DeleteSocial { .. }
+            | Job::EditSocial { .. }
+            | Job::SendDigest { .. }
+            | Job::SendConfirmation { .. } => EnqueueMode::Once,
             _ => EnqueueMode::Coalesce,
         }
     }
@@ -175,6 +203,31 @@ impl Job {
                 account,
                 ..
             } => crate::social::run_followup(app, article, locale, account, false).await?,
+            Job::PlanDigests => {
+                crate::email::digest::plan(app)
+                    .await
+                    .map_err(JobError::transient)?;
+            }
+            Job::SendDigest {
+                recipient,
+                period,
+                cutoff,
+            } => {
+                let key = self.key();
+                crate::email::digest::send_digest(app, &key, recipient, period, *cutoff).await?
+            }
+            Job::SendConfirmation {
+                subscriber,
+                request,
+            } => {
+                let key = self.key();
+                crate::email::digest::send_confirmation(app, &key, subscriber, *request).await?
+            }
+            Job::ScanBounces => {
+                crate::email::bounce::scan_maildir(app)
+                    .await
+                    .map_err(JobError::transient)?;
+            }
         }
         Ok(())
     }

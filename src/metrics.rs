@@ -14,6 +14,8 @@ pub struct Metrics {
     pub jobs_retried: AtomicU64,
     pub jobs_dead: AtomicU64,
     pub websub_pings: AtomicU64,
+    pub emails_sent: AtomicU64,
+    pub emails_bounced: AtomicU64,
 }
 
 impl Metrics {
@@ -78,6 +80,16 @@ impl Metrics {
                 "bridgecast_websub_pings_total",
                 "WebSub hub notifications sent.",
                 &self.websub_pings,
+            ),
+            (
+                "bridgecast_emails_sent_total",
+                "Messages the SMTP relay accepted.",
+                &self.emails_sent,
+            ),
+            (
+                "bridgecast_emails_bounced_total",
+                "Addresses refused for good and suppressed.",
+                &self.emails_bounced,
             ),
         ] {
             let _ = write!(

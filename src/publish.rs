@@ -152,6 +152,10 @@ pub async fn publish_due(app: &App) -> Result<usize> {
         .await?;
     }
     crate::social::enqueue_posts(app, &mut tx, &due, now).await?;
+    if app.config.email.enabled {
+        // Instant digests go out now rather than at the next sweep.
+        Job::PlanDigests.enqueue(&mut tx, now).await?;
+    }
     tx.commit().await?;
     app.wake.notify_one();
     Ok(due.len())

@@ -14,9 +14,26 @@ use tokio_cron_scheduler::{Job as CronJob, JobScheduler};
 /// Starts the timers. Keep the returned scheduler alive; `shutdown` stops it.
 pub async fn start(app: SharedApp) -> Result<JobScheduler> {
     let sched = JobScheduler::new().await?;
+    let email = &app.config.email;
     let every = [
         (app.config.scheduler.publish_every_secs, Job::PublishDue),
         (app.config.scheduler.rescan_every_secs, Job::SyncContent),
+        (
+            if email.enabled {
+                app.config.scheduler.digests_every_secs
+            } else {
+                0
+            },
+            Job::PlanDigests,
+        ),
+        (
+            if email.bounce_maildir.as_os_str().is_empty() {
+                0
+            } else {
+                60
+            },
+            Job::ScanBounces,
+        ),
     ];
     for (secs, job) in every {
         if secs == 0 {

@@ -8,10 +8,15 @@
 //!
 //! The types below are what those parts hand each other.
 
+pub mod bounce;
 pub mod config;
+pub mod digest;
+pub mod mail;
 pub mod message;
 pub mod render;
+pub mod schedule;
 pub mod smtp;
+pub mod token;
 
 pub use config::EmailConfig;
 
@@ -87,4 +92,19 @@ pub struct Outgoing {
     /// `mailto:` entry of `List-Unsubscribe`, when configured.
     pub unsubscribe_mailto: Option<String>,
     pub date: DateTime<Utc>,
+}
+
+/// Writes a file only its owner can read (keys, secrets), atomically.
+pub fn write_private(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts.open(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
 }

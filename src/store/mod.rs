@@ -5,9 +5,14 @@
 //! same statements (`$1` placeholders work on both); the few that differ branch on
 //! [`Engine`]. Times are integer milliseconds, the one time type both engines share.
 
+mod audience;
 mod jobs;
 mod social;
 
+pub use audience::{
+    ACTIVE, BOUNCED, Consent, Contact, Delivery, Organisation, PENDING, Recipient, Subscriber,
+    UNSUBSCRIBED,
+};
 pub use jobs::{EnqueueMode, JobRow, JobState, QueueCounts};
 pub use social::SocialPost;
 
@@ -300,6 +305,37 @@ impl Store {
             .fetch_all(&mut *tx)
             .await?;
         rows.iter().map(row_to_translation).collect()
+    }
+
+    /// Every live, unretracted translation (all locales) of the articles that had a
+    /// translation go live in `(after, until]`, with its live time. What a digest for
+    /// that period can show.
+    pub async fn live_between(
+        &self,
+        after: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<(Translation, DateTime<Utc>)>> {
+        let sql = format!(
+            "SELECT {TRANSLATION_COLUMNS}, live_at FROM translations WHERE live_at IS NOT NULL AND live_at <= $2 \
+             AND retracted_at IS NULL AND status <> 'draft' AND article_id IN \
+             (SELECT article_id FROM translations WHERE live_at > $1 AND live_at <= $2)"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(to_millis(after))
+            .bind(to_millis(until))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((row_to_translation(r)?, from_millis(r.try_get("live_at")?))))
+            .collect()
+    }
+
+    /// The newest live time of any translation.
+    pub async fn newest_live(&self) -> Result<Option<DateTime<Utc>>> {
+        let v: Option<i64> = sqlx::query_scalar("SELECT MAX(live_at) FROM translations")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(v.map(from_millis))
     }
 
     /// When each translation went live (`None`: not yet), keyed by (article, locale).

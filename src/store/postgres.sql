@@ -77,3 +77,110 @@ CREATE TABLE IF NOT EXISTS social_posts (
     updated_at BIGINT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS social_posts_article ON social_posts (article_id);
+
+-- Email audience. Addresses are stored normalised (IDN domains punycoded, domain
+-- lowercased). `handle` is the random public handle links carry (never the id).
+-- `since`: digests include what went live after it; `next_due`: the next daily or
+-- weekly digest time; `planned`: for instant digests, the newest live time already
+-- given to a digest job.
+CREATE TABLE IF NOT EXISTS subscribers (
+    id           TEXT   PRIMARY KEY,
+    handle       TEXT   NOT NULL UNIQUE,
+    email        TEXT   NOT NULL UNIQUE,
+    name         TEXT,
+    locale       TEXT   NOT NULL,
+    channels     TEXT   NOT NULL,
+    topics       TEXT   NOT NULL,
+    frequency    TEXT   NOT NULL,
+    time_zone    TEXT   NOT NULL,
+    hour         BIGINT NOT NULL,
+    weekday      BIGINT NOT NULL,
+    state        TEXT   NOT NULL,
+    since        BIGINT NOT NULL,
+    next_due     BIGINT,
+    planned      BIGINT NOT NULL DEFAULT 0,
+    created_at   BIGINT NOT NULL,
+    updated_at   BIGINT NOT NULL,
+    confirmed_at BIGINT,
+    ended_at     BIGINT
+);
+CREATE INDEX IF NOT EXISTS subscribers_due ON subscribers (state, next_due);
+
+-- What a person agreed to, when, from where, on which version of the text.
+CREATE TABLE IF NOT EXISTS consents (
+    id            BIGSERIAL PRIMARY KEY,
+    subscriber_id TEXT    NOT NULL,
+    action        TEXT    NOT NULL,
+    at            BIGINT  NOT NULL,
+    ip            TEXT,
+    page_locale   TEXT,
+    text_version  TEXT
+);
+CREATE INDEX IF NOT EXISTS consents_subscriber ON consents (subscriber_id);
+
+CREATE TABLE IF NOT EXISTS organisations (
+    id            TEXT   PRIMARY KEY,
+    names         TEXT   NOT NULL,
+    country       TEXT   NOT NULL,
+    city          TEXT   NOT NULL,
+    partner_since TEXT,
+    channels      TEXT   NOT NULL,
+    topics        TEXT   NOT NULL,
+    frequency     TEXT   NOT NULL,
+    time_zone     TEXT   NOT NULL,
+    hour          BIGINT NOT NULL,
+    weekday       BIGINT NOT NULL,
+    created_at    BIGINT NOT NULL,
+    updated_at    BIGINT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS contacts (
+    id         TEXT   PRIMARY KEY,
+    handle     TEXT   NOT NULL UNIQUE,
+    org_id     TEXT   NOT NULL,
+    name       TEXT   NOT NULL,
+    email      TEXT   NOT NULL,
+    locale     TEXT   NOT NULL,
+    role       TEXT   NOT NULL,
+    state      TEXT   NOT NULL,
+    since      BIGINT NOT NULL,
+    next_due   BIGINT,
+    planned    BIGINT NOT NULL DEFAULT 0,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    UNIQUE (org_id, email)
+);
+CREATE INDEX IF NOT EXISTS contacts_due ON contacts (state, next_due);
+
+-- Addresses nothing is sent to any more (hard bounce, complaint, operator).
+CREATE TABLE IF NOT EXISTS suppressions (
+    email  TEXT   PRIMARY KEY,
+    reason TEXT   NOT NULL,
+    detail TEXT,
+    at     BIGINT NOT NULL
+);
+
+-- One row per email job: what was (or is being) sent to whom and what came back.
+CREATE TABLE IF NOT EXISTS deliveries (
+    job_key    TEXT   PRIMARY KEY,
+    recipient  TEXT   NOT NULL,
+    email      TEXT   NOT NULL,
+    kind       TEXT   NOT NULL,
+    period     TEXT   NOT NULL,
+    state      TEXT   NOT NULL,
+    message_id TEXT,
+    articles   TEXT   NOT NULL,
+    reply      TEXT,
+    last_error TEXT,
+    attempts   BIGINT NOT NULL DEFAULT 0,
+    updated_at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deliveries_recipient ON deliveries (recipient);
+CREATE INDEX IF NOT EXISTS deliveries_updated ON deliveries (updated_at);
+
+-- Sliding-window counters for rate limits that must hold across replicas.
+CREATE TABLE IF NOT EXISTS rate_events (
+    bucket TEXT   NOT NULL,
+    at     BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS rate_events_bucket ON rate_events (bucket, at);
