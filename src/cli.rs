@@ -48,6 +48,41 @@ pub enum Command {
     /// Social accounts: preview posts, check credentials.
     #[command(subcommand)]
     Social(SocialCommand),
+    /// Email digests: preview a recipient's next digest, send what is due.
+    #[command(subcommand)]
+    Digest(DigestCommand),
+    /// Friendship organisations and their contacts, as CSV.
+    #[command(subcommand)]
+    Orgs(OrgsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DigestCommand {
+    /// Write the exact message (signed, every header) RECIPIENT's next digest would be,
+    /// without sending it.
+    Preview {
+        /// The recipient's address (a subscriber or an organisation's contact).
+        #[arg(long)]
+        recipient: String,
+        /// Where to write the message.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Queue and send every digest that is due now.
+    Send {
+        /// Only show who would get what; send and record nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgsCommand {
+    /// Import organisations and contacts from CSV (one row per contact); bad rows are
+    /// reported with their line and reason, the good ones imported.
+    Import { file: PathBuf },
+    /// Write every organisation and contact as CSV (stdout without FILE).
+    Export { file: Option<PathBuf> },
 }
 
 #[derive(Debug, Subcommand)]
@@ -100,6 +135,12 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             social_preview(config, article.as_deref()).await
         }
         Command::Social(SocialCommand::Check) => social_check(config).await,
+        Command::Digest(DigestCommand::Preview { recipient, out }) => {
+            digest_preview(config, &recipient, &out).await
+        }
+        Command::Digest(DigestCommand::Send { dry_run }) => digest_send(config, dry_run).await,
+        Command::Orgs(OrgsCommand::Import { file }) => orgs_import(config, &file).await,
+        Command::Orgs(OrgsCommand::Export { file }) => orgs_export(config, file.as_deref()).await,
     }
 }
 
@@ -112,7 +153,141 @@ pub async fn start(app: &SharedApp) -> Result<publish::SyncSummary> {
     let summary = publish::sync_content(app, true).await?;
     publish::enqueue_renders(app, &publish::all_feeds(&app.channels())).await?;
     publish::publish_due(app).await?;
+    let demo = &app.config.email.demo_dir;
+    if !demo.as_os_str().is_empty() {
+        crate::email::demo::seed(app, demo).await?;
+    }
     Ok(summary)
+}
+
+/// Opens the store and content for a one-shot command (no server, no worker).
+async fn open(config: Config) -> Result<SharedApp> {
+    let app = App::new(config, Arc::new(SystemClock)).await?;
+    start(&app).await?;
+    Ok(app)
+}
+
+async fn digest_preview(config: Config, address: &str, out: &std::path::Path) -> Result<ExitCode> {
+    let app = open(config).await?;
+    let email = crate::email::address::normalize(address)
+        .map_err(|e| anyhow::anyhow!("{address}: {e}"))?;
+    let recipients = app.store.recipients_by_email(&email).await?;
+    let Some(r) = recipients.first() else {
+        eprintln!("{address}: no subscriber or contact has this address");
+        return Ok(ExitCode::FAILURE);
+    };
+    let now = app.now();
+    let (cutoff, period) = r
+        .cadence
+        .next_slot(now)
+        .map(|(t, p)| (now.max(t.min(now)), p))
+        .unwrap_or((now, format!("i{}", crate::clock::to_millis(now))));
+    let items = crate::email::digest::items(&app, r, r.since, cutoff).await?;
+    if items.is_empty() {
+        println!("{address}: nothing new since {}; no digest would be sent", r.since.to_rfc3339());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let key = crate::jobs::Job::SendDigest {
+        recipient: r.key.clone(),
+        period: period.clone(),
+        cutoff: crate::clock::to_millis(cutoff),
+    }
+    .key();
+    let n = items.len();
+    let outgoing = crate::email::digest::outgoing(&app, r, items, cutoff, &key);
+    let bytes = app.mail.preview(&outgoing)?;
+    std::fs::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+    println!(
+        "{}: {} ({n} articles, {} bytes, period {period}, locale {}) written to {}",
+        r.key,
+        outgoing.body.subject,
+        bytes.len(),
+        r.locale,
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn digest_send(config: Config, dry_run: bool) -> Result<ExitCode> {
+    let app = open(config).await?;
+    if dry_run {
+        let now = app.now();
+        let mut rows = 0;
+        for r in app.store.due_recipients(now, i64::MAX).await? {
+            let cutoff = r.cadence.last_slot(now).map_or(now, |(t, _)| t);
+            let items = crate::email::digest::items(&app, &r, r.since, cutoff).await?;
+            println!(
+                "{}\t{}\t{}\t{}\t{} articles{}",
+                r.key,
+                crate::email::redact(&r.email),
+                r.locale,
+                r.cadence.frequency.as_str(),
+                items.len(),
+                if items.is_empty() { " (nothing sent)" } else { "" }
+            );
+            rows += 1;
+        }
+        if let Some(newest) = app.store.newest_live().await? {
+            for r in app.store.instant_recipients(newest, i64::MAX).await? {
+                let items = crate::email::digest::items(&app, &r, r.since, newest).await?;
+                println!(
+                    "{}\t{}\t{}\tinstant\t{} articles",
+                    r.key,
+                    crate::email::redact(&r.email),
+                    r.locale,
+                    items.len()
+                );
+                rows += 1;
+            }
+        }
+        println!("{rows} recipients due; nothing was sent (dry run)");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let planned = crate::email::digest::plan(&app).await?;
+    let ran = jobs::drain(&app).await?;
+    println!("{planned} digests queued, {ran} jobs run");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn orgs_import(config: Config, file: &std::path::Path) -> Result<ExitCode> {
+    let app = open(config).await?;
+    let f = std::fs::File::open(file).with_context(|| file.display().to_string())?;
+    let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let bar = indicatif::ProgressBar::new(size);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let report = crate::email::orgs::import(&app, f, app.now(), |b| bar.set_position(b)).await?;
+    bar.finish_and_clear();
+    for (line, e) in &report.errors {
+        eprintln!("{}:{line}: {e}", file.display());
+    }
+    println!(
+        "{} rows: {} organisations, {} contacts imported; {} rows refused",
+        report.rows,
+        report.organisations,
+        report.contacts,
+        report.errors.len()
+    );
+    Ok(if report.errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
+
+async fn orgs_export(config: Config, file: Option<&std::path::Path>) -> Result<ExitCode> {
+    let app = App::new(config, Arc::new(SystemClock)).await?;
+    let n = match file {
+        Some(p) => {
+            let f = std::fs::File::create(p).with_context(|| p.display().to_string())?;
+            crate::email::orgs::export(&app, f).await?
+        }
+        None => crate::email::orgs::export(&app, std::io::stdout().lock()).await?,
+    };
+    eprintln!("{n} contacts exported");
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn serve(config: Config) -> Result<()> {

@@ -19,11 +19,25 @@ pub enum Tls {
     Implicit,
 }
 
+/// Where messages go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TransportKind {
+    /// An SMTP relay (production).
+    #[default]
+    Smtp,
+    /// `.eml` files under `data_dir/outbox/` (the demo and development; the daemon
+    /// warns at start).
+    File,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EmailConfig {
-    /// Nothing is sent while false (previews still work).
+    /// Digests are planned and sent only while true (previews always work).
     pub enabled: bool,
+    /// `smtp` (default) or `file`.
+    pub transport: TransportKind,
     /// `From` header, `Name <address>`.
     pub from: String,
     /// Envelope sender for bounces; defaults to the `From` address.
@@ -65,14 +79,18 @@ pub struct EmailConfig {
     pub subscribe_per_ip_per_hour: u32,
     /// A maildir whose `new/` folder receives delivery status notifications.
     pub bounce_maildir: PathBuf,
-    /// Digests claimed per sweep.
+    /// Recipients planned per transaction by the digest sweep.
     pub batch: usize,
+    /// A folder with `subscribers.csv` and `organisations.csv` loaded into an empty
+    /// store at start (the demo audience). Empty: none.
+    pub demo_dir: PathBuf,
 }
 
 impl Default for EmailConfig {
     fn default() -> Self {
         Self {
             enabled: true,
+            transport: TransportKind::Smtp,
             from: "bridgecast <digest@example.org>".into(),
             return_path: String::new(),
             list_domain: "digest.example.org".into(),
@@ -96,6 +114,7 @@ impl Default for EmailConfig {
             subscribe_per_ip_per_hour: 20,
             bounce_maildir: PathBuf::new(),
             batch: 256,
+            demo_dir: PathBuf::new(),
         }
     }
 }

@@ -38,6 +38,9 @@ impl Mail {
     pub fn compose(&self, out: &Outgoing) -> Result<Vec<u8>, MailError> {
         Ok(out.body.text.clone().into_bytes())
     }
+    pub fn preview(&self, out: &Outgoing) -> anyhow::Result<Vec<u8>> {
+        Ok(self.compose(out)?)
+    }
     pub async fn send(&self, _m: &[u8]) -> Result<String, MailError> {
         Err(MailError("no SMTP transport configured yet".into()))
     }

@@ -8,11 +8,14 @@
 //!
 //! The types below are what those parts hand each other.
 
+pub mod address;
 pub mod bounce;
 pub mod config;
+pub mod demo;
 pub mod digest;
 pub mod mail;
 pub mod message;
+pub mod orgs;
 pub mod render;
 pub mod schedule;
 pub mod smtp;
@@ -107,4 +110,14 @@ pub fn write_private(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()>
     f.sync_all()?;
     std::fs::rename(&tmp, path)?;
     Ok(())
+}
+
+/// An address as logs show it: `u***@e***.org`.
+pub fn redact(address: &str) -> String {
+    let Some((local, domain)) = address.rsplit_once('@') else {
+        return "***".into();
+    };
+    let first = |s: &str| s.chars().next().map(String::from).unwrap_or_default();
+    let tld = domain.rsplit_once('.').map_or("", |(_, t)| t);
+    format!("{}***@{}***.{tld}", first(local), first(domain))
 }

@@ -855,6 +855,17 @@ impl Store {
             .transpose()
     }
 
+    pub async fn delivery_by_message_id(&self, message_id: &str) -> Result<Option<Delivery>> {
+        let sql = format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE message_id = $1");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(message_id.trim())
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(row_to_delivery)
+            .transpose()
+    }
+
     /// Deliveries, newest first; of one recipient when given.
     pub async fn deliveries(&self, recipient: Option<&str>, limit: i64) -> Result<Vec<Delivery>> {
         let (cond, arg) = match recipient {

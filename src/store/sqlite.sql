@@ -177,6 +177,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 CREATE INDEX IF NOT EXISTS deliveries_recipient ON deliveries (recipient);
 CREATE INDEX IF NOT EXISTS deliveries_updated ON deliveries (updated_at);
+CREATE INDEX IF NOT EXISTS deliveries_message ON deliveries (message_id);
 
 -- Sliding-window counters for rate limits that must hold across replicas.
 CREATE TABLE IF NOT EXISTS rate_events (
