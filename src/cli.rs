@@ -68,6 +68,8 @@ pub enum DigestCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Every recipient: state, next digest, last delivery.
+    Status,
     /// Queue and send every digest that is due now.
     Send {
         /// Only show who would get what; send and record nothing.
@@ -139,6 +141,11 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             digest_preview(config, &recipient, &out).await
         }
         Command::Digest(DigestCommand::Send { dry_run }) => digest_send(config, dry_run).await,
+        Command::Digest(DigestCommand::Status) => {
+            let app = App::new(config, Arc::new(SystemClock)).await?;
+            print!("{}", crate::email::status::recipients(&app).await?);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Orgs(OrgsCommand::Import { file }) => orgs_import(config, &file).await,
         Command::Orgs(OrgsCommand::Export { file }) => orgs_export(config, file.as_deref()).await,
     }
@@ -169,8 +176,8 @@ async fn open(config: Config) -> Result<SharedApp> {
 
 async fn digest_preview(config: Config, address: &str, out: &std::path::Path) -> Result<ExitCode> {
     let app = open(config).await?;
-    let email = crate::email::address::normalize(address)
-        .map_err(|e| anyhow::anyhow!("{address}: {e}"))?;
+    let email =
+        crate::email::address::normalize(address).map_err(|e| anyhow::anyhow!("{address}: {e}"))?;
     let recipients = app.store.recipients_by_email(&email).await?;
     let Some(r) = recipients.first() else {
         eprintln!("{address}: no subscriber or contact has this address");
@@ -184,7 +191,10 @@ async fn digest_preview(config: Config, address: &str, out: &std::path::Path) ->
         .unwrap_or((now, format!("i{}", crate::clock::to_millis(now))));
     let items = crate::email::digest::items(&app, r, r.since, cutoff).await?;
     if items.is_empty() {
-        println!("{address}: nothing new since {}; no digest would be sent", r.since.to_rfc3339());
+        println!(
+            "{address}: nothing new since {}; no digest would be sent",
+            r.since.to_rfc3339()
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let key = crate::jobs::Job::SendDigest {
@@ -223,7 +233,11 @@ async fn digest_send(config: Config, dry_run: bool) -> Result<ExitCode> {
                 r.locale,
                 r.cadence.frequency.as_str(),
                 items.len(),
-                if items.is_empty() { " (nothing sent)" } else { "" }
+                if items.is_empty() {
+                    " (nothing sent)"
+                } else {
+                    ""
+                }
             );
             rows += 1;
         }

@@ -105,6 +105,7 @@ async fn overview(app: &App) -> Result<String> {
             );
         }
     }
+    out.push_str(&crate::email::status::overview(app).await?);
     let problems = app.problems();
     let _ = writeln!(out, "content problems: {}", problems.len());
     for p in problems {

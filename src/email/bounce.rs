@@ -152,7 +152,11 @@ async fn scan(app: &App, dir: &Path) -> Result<usize> {
     let mut n = 0;
     for path in entries {
         let raw = std::fs::read(&path)?;
-        let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         let flag = match parse_dsn(&raw) {
             Ok(bounces) => {
                 n += apply(app, &bounces).await?;

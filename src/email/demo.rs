@@ -11,14 +11,15 @@ use std::path::Path;
 
 /// Digests of the demo audience start here, before every demo article.
 fn demo_since() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().unwrap_or_default()
+    Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+        .single()
+        .unwrap_or_default()
 }
 
 /// Loads `dir/subscribers.csv` and `dir/organisations.csv` when the store has no
 /// audience yet. Returns how many recipients were added.
 pub async fn seed(app: &App, dir: &Path) -> Result<usize> {
-    if !app.store.subscribers(1).await?.is_empty() || !app.store.organisations().await?.is_empty()
-    {
+    if !app.store.subscribers(1).await?.is_empty() || !app.store.organisations().await?.is_empty() {
         return Ok(0);
     }
     let mut n = 0;

@@ -19,6 +19,7 @@ pub mod orgs;
 pub mod render;
 pub mod schedule;
 pub mod smtp;
+pub mod status;
 pub mod token;
 
 pub use config::EmailConfig;

@@ -108,13 +108,17 @@ fn parse_row(app: &App, rec: &csv::StringRecord) -> Result<Row, String> {
     };
     let cadence = Cadence {
         frequency,
-        time_zone: if get(8).is_empty() { "UTC".into() } else { get(8).into() },
+        time_zone: if get(8).is_empty() {
+            "UTC".into()
+        } else {
+            get(8).into()
+        },
         hour: num(9, "hour", 8)?,
         weekday: num(10, "weekday", 1)?,
     };
     cadence.check()?;
-    let email = crate::email::address::normalize(get(12))
-        .map_err(|e| format!("contact_email: {e}"))?;
+    let email =
+        crate::email::address::normalize(get(12)).map_err(|e| format!("contact_email: {e}"))?;
     let locale = get(13);
     if !crate::locale::is_supported(locale) {
         return Err(format!("contact_locale: unknown locale {locale:?}"));
