@@ -54,6 +54,16 @@ pub enum Command {
     /// Friendship organisations and their contacts, as CSV.
     #[command(subcommand)]
     Orgs(OrgsCommand),
+    /// Subscribers confirmed elsewhere, imported from CSV.
+    #[command(subcommand)]
+    Subscribers(SubscribersCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SubscribersCommand {
+    /// Import active subscribers (`email,name,locale,channels,topics,frequency,
+    /// time_zone,hour,weekday`); consent is recorded as an import of FILE.
+    Import { file: PathBuf },
 }
 
 #[derive(Debug, Subcommand)]
@@ -145,6 +155,19 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             let app = App::new(config, Arc::new(SystemClock)).await?;
             print!("{}", crate::email::status::recipients(&app).await?);
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Subscribers(SubscribersCommand::Import { file }) => {
+            let app = open(config).await?;
+            let (n, errors) = crate::email::csv::import_subscribers(&app, &file, app.now()).await?;
+            for (line, e) in &errors {
+                eprintln!("{}:{line}: {e}", file.display());
+            }
+            println!("{n} subscribers imported; {} rows refused", errors.len());
+            Ok(if errors.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            })
         }
         Command::Orgs(OrgsCommand::Import { file }) => orgs_import(config, &file).await,
         Command::Orgs(OrgsCommand::Export { file }) => orgs_export(config, file.as_deref()).await,
@@ -272,7 +295,9 @@ async fn orgs_import(config: Config, file: &std::path::Path) -> Result<ExitCode>
         indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {msg}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let report = crate::email::orgs::import(&app, f, app.now(), |b| bar.set_position(b)).await?;
+    let report =
+        crate::email::csv::import_organisations(&app, f, app.now(), |b| bar.set_position(b))
+            .await?;
     bar.finish_and_clear();
     for (line, e) in &report.errors {
         eprintln!("{}:{line}: {e}", file.display());
@@ -296,9 +321,9 @@ async fn orgs_export(config: Config, file: Option<&std::path::Path>) -> Result<E
     let n = match file {
         Some(p) => {
             let f = std::fs::File::create(p).with_context(|| p.display().to_string())?;
-            crate::email::orgs::export(&app, f).await?
+            crate::email::csv::export_organisations(&app, f).await?
         }
-        None => crate::email::orgs::export(&app, std::io::stdout().lock()).await?,
+        None => crate::email::csv::export_organisations(&app, std::io::stdout().lock()).await?,
     };
     eprintln!("{n} contacts exported");
     Ok(ExitCode::SUCCESS)

@@ -11,11 +11,11 @@
 pub mod address;
 pub mod bounce;
 pub mod config;
+pub mod csv;
 pub mod demo;
 pub mod digest;
 pub mod mail;
 pub mod message;
-pub mod orgs;
 pub mod render;
 pub mod schedule;
 pub mod smtp;

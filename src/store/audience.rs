@@ -325,6 +325,62 @@ impl Store {
         Ok((stored, done.rows_affected() == 1))
     }
 
+    /// Inserts many subscribers and their consent lines in one transaction; known
+    /// addresses are left as they are. Returns how many were new.
+    pub async fn import_subscribers(
+        &self,
+        subs: &[Subscriber],
+        consent: &Consent,
+    ) -> Result<usize> {
+        let mut tx = self.pool.begin().await?;
+        let mut n = 0;
+        let sql = format!(
+            "INSERT INTO subscribers ({SUBSCRIBER_COLUMNS}) VALUES \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
+             ON CONFLICT (email) DO NOTHING"
+        );
+        for s in subs {
+            let done = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(&s.id)
+                .bind(&s.handle)
+                .bind(&s.email)
+                .bind(&s.name)
+                .bind(&s.locale)
+                .bind(json_list(&s.channels))
+                .bind(json_list(&s.topics))
+                .bind(s.cadence.frequency.as_str())
+                .bind(&s.cadence.time_zone)
+                .bind(i64::from(s.cadence.hour))
+                .bind(i64::from(s.cadence.weekday))
+                .bind(&s.state)
+                .bind(to_millis(s.since))
+                .bind(s.next_due.map(to_millis))
+                .bind(to_millis(s.created_at))
+                .bind(to_millis(s.updated_at))
+                .bind(s.confirmed_at.map(to_millis))
+                .bind(s.ended_at.map(to_millis))
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 1 {
+                n += 1;
+                sqlx::query(
+                    "INSERT INTO consents (subscriber_id, action, at, ip, page_locale, text_version) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&s.id)
+                .bind(&consent.action)
+                .bind(to_millis(consent.at))
+                .bind(&consent.ip)
+                .bind(&consent.page_locale)
+                .bind(&consent.text_version)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(n)
+    }
+
     async fn subscriber_where(&self, cond: &str, arg: &str) -> Result<Option<Subscriber>> {
         let sql = format!("SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE {cond}");
         sqlx::query(sqlx::AssertSqlSafe(sql))

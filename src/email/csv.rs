@@ -1,4 +1,7 @@
-//! Friendship organisations in and out as CSV, one row per contact, the
+//! The audience as CSV. Subscribers confirmed elsewhere come in with
+//! `email,name,locale,channels,topics,frequency,time_zone,hour,weekday`.
+//!
+//! Friendship organisations go in and out one row per contact, the
 //! organisation's columns repeated on each of its rows:
 //!
 //! ```text
@@ -12,10 +15,12 @@
 
 use crate::app::App;
 use crate::email::schedule::{Cadence, Frequency};
-use crate::store::{ACTIVE, Contact, Organisation};
+use crate::store::{ACTIVE, Consent, Contact, Organisation, Subscriber};
 use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
+use std::path::Path;
 
 pub const HEADER: [&str; 15] = [
     "org_id",
@@ -151,7 +156,7 @@ fn parse_row(app: &App, rec: &csv::StringRecord) -> Result<Row, String> {
 /// Imports organisations and contacts from CSV. `progress` is called with the bytes
 /// read so far after each row.
 /// New contacts' digests start with what goes live after `since`.
-pub async fn import(
+pub async fn import_organisations(
     app: &App,
     input: impl Read,
     since: chrono::DateTime<chrono::Utc>,
@@ -242,7 +247,7 @@ pub async fn import(
 }
 
 /// Writes every organisation and contact as CSV (the import format).
-pub async fn export(app: &App, out: impl Write) -> Result<usize> {
+pub async fn export_organisations(app: &App, out: impl Write) -> Result<usize> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record(HEADER)?;
     let mut n = 0;
@@ -276,4 +281,91 @@ pub async fn export(app: &App, out: impl Write) -> Result<usize> {
     }
     w.flush()?;
     Ok(n)
+}
+
+/// Imports active subscribers from CSV (`email,name,locale,channels,topics,frequency,
+/// time_zone,hour,weekday`), recording consent as `import` with the file name: for
+/// moving a list that was confirmed elsewhere. Their digests start after `since`.
+/// Returns how many were new and the refused rows as `(line, reason)`.
+pub async fn import_subscribers(
+    app: &App,
+    path: &Path,
+    since: DateTime<Utc>,
+) -> Result<(usize, Vec<(usize, String)>)> {
+    let mut rdr = csv::Reader::from_path(path).with_context(|| path.display().to_string())?;
+    let now = app.now();
+    let mut errors = Vec::new();
+    let mut batch = Vec::new();
+    let consent = Consent {
+        subscriber_id: String::new(),
+        action: "import".into(),
+        at: now,
+        ip: None,
+        page_locale: None,
+        text_version: Some(format!("import:{}", path.display())),
+    };
+    let mut n = 0;
+    for (i, rec) in rdr.records().enumerate() {
+        let line = i + 2;
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) => {
+                errors.push((line, format!("unreadable: {e}")));
+                continue;
+            }
+        };
+        match parse_subscriber(&rec, now, since) {
+            Ok(s) => batch.push(s),
+            Err(e) => errors.push((line, e)),
+        }
+        if batch.len() >= 5000 {
+            n += app.store.import_subscribers(&batch, &consent).await?;
+            batch.clear();
+        }
+    }
+    n += app.store.import_subscribers(&batch, &consent).await?;
+    Ok((n, errors))
+}
+
+fn parse_subscriber(
+    rec: &csv::StringRecord,
+    now: DateTime<Utc>,
+    since: DateTime<Utc>,
+) -> Result<Subscriber, String> {
+    let get = |i: usize| rec.get(i).unwrap_or("").trim();
+    let list = |s: &str| -> Vec<String> {
+        s.split(';')
+            .filter(|x| !x.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let cadence = Cadence {
+        frequency: Frequency::parse(get(5))
+            .ok_or_else(|| format!("frequency: {:?} is not instant, daily or weekly", get(5)))?,
+        time_zone: get(6).into(),
+        hour: get(7).parse().map_err(|_| format!("hour: {:?}", get(7)))?,
+        weekday: get(8).parse().unwrap_or(1),
+    };
+    cadence.check()?;
+    let email = crate::email::address::normalize(get(0)).map_err(|e| format!("email: {e}"))?;
+    if !crate::locale::is_supported(get(2)) {
+        return Err(format!("locale: unknown locale {:?}", get(2)));
+    }
+    Ok(Subscriber {
+        id: uuid::Uuid::new_v4().simple().to_string(),
+        handle: crate::email::token::new_handle(),
+        email,
+        name: Some(get(1).to_owned()).filter(|s| !s.is_empty()),
+        locale: get(2).into(),
+        channels: list(get(3)),
+        topics: list(get(4)),
+        next_due: cadence.next_slot(now).map(|(t, _)| t),
+        cadence,
+        state: ACTIVE.into(),
+        since,
+        created_at: now,
+        updated_at: now,
+        confirmed_at: Some(now),
+        ended_at: None,
+    })
 }
