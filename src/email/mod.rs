@@ -9,6 +9,7 @@
 //! The types below are what those parts hand each other.
 
 pub mod config;
+pub mod dkim;
 pub mod message;
 pub mod render;
 pub mod smtp;
