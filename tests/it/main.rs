@@ -3,6 +3,7 @@
 mod binary;
 mod config;
 mod content;
+mod email_smtp;
 mod feeds;
 mod http;
 mod i18n;
