@@ -199,8 +199,8 @@ async fn open(config: Config) -> Result<SharedApp> {
 
 async fn digest_preview(config: Config, address: &str, out: &std::path::Path) -> Result<ExitCode> {
     let app = open(config).await?;
-    let email =
-        crate::email::address::normalize(address).map_err(|e| anyhow::anyhow!("{address}: {e}"))?;
+    let email = crate::email::message::normalized(address)
+        .map_err(|e| anyhow::anyhow!("{address}: {e}"))?;
     let recipients = app.store.recipients_by_email(&email).await?;
     let Some(r) = recipients.first() else {
         eprintln!("{address}: no subscriber or contact has this address");
@@ -252,7 +252,7 @@ async fn digest_send(config: Config, dry_run: bool) -> Result<ExitCode> {
             println!(
                 "{}\t{}\t{}\t{}\t{} articles{}",
                 r.key,
-                crate::email::redact(&r.email),
+                crate::email::message::redact(&r.email),
                 r.locale,
                 r.cadence.frequency.as_str(),
                 items.len(),
@@ -270,7 +270,7 @@ async fn digest_send(config: Config, dry_run: bool) -> Result<ExitCode> {
                 println!(
                     "{}\t{}\t{}\tinstant\t{} articles",
                     r.key,
-                    crate::email::redact(&r.email),
+                    crate::email::message::redact(&r.email),
                     r.locale,
                     items.len()
                 );

@@ -123,7 +123,7 @@ pub async fn apply(app: &App, bounces: &[Bounce]) -> Result<usize> {
             d.updated_at = now;
             app.store.put_delivery(&d).await?;
         }
-        tracing::info!(recipient = %crate::email::redact(&b.recipient), action = %b.action, status = %b.status, "DSN applied");
+        tracing::info!(recipient = %crate::email::message::redact(&b.recipient), action = %b.action, status = %b.status, "DSN applied");
     }
     Ok(suppressed)
 }

@@ -29,6 +29,8 @@ pub enum TransportKind {
     /// `.eml` files under `data_dir/outbox/` (the demo and development; the daemon
     /// warns at start).
     File,
+    /// Kept in memory (tests).
+    Memory,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -36,7 +38,7 @@ pub enum TransportKind {
 pub struct EmailConfig {
     /// Digests are planned and sent only while true (previews always work).
     pub enabled: bool,
-    /// `smtp` (default) or `file`.
+    /// `smtp` (default), `file` or `memory` (tests).
     pub transport: TransportKind,
     /// `From` header, `Name <address>`.
     pub from: String,

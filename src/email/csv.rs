@@ -123,7 +123,7 @@ fn parse_row(app: &App, rec: &csv::StringRecord) -> Result<Row, String> {
     };
     cadence.check()?;
     let email =
-        crate::email::address::normalize(get(12)).map_err(|e| format!("contact_email: {e}"))?;
+        crate::email::message::normalized(get(12)).map_err(|e| format!("contact_email: {e}"))?;
     let locale = get(13);
     if !crate::locale::is_supported(locale) {
         return Err(format!("contact_locale: unknown locale {locale:?}"));
@@ -347,7 +347,7 @@ fn parse_subscriber(
         weekday: get(8).parse().unwrap_or(1),
     };
     cadence.check()?;
-    let email = crate::email::address::normalize(get(0)).map_err(|e| format!("email: {e}"))?;
+    let email = crate::email::message::normalized(get(0)).map_err(|e| format!("email: {e}"))?;
     if !crate::locale::is_supported(get(2)) {
         return Err(format!("locale: unknown locale {:?}", get(2)));
     }

@@ -8,12 +8,12 @@
 //!
 //! The types below are what those parts hand each other.
 
-pub mod address;
 pub mod bounce;
 pub mod config;
 pub mod csv;
 pub mod demo;
 pub mod digest;
+pub mod dkim;
 pub mod mail;
 pub mod message;
 pub mod render;
@@ -111,14 +111,4 @@ pub fn write_private(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()>
     f.sync_all()?;
     std::fs::rename(&tmp, path)?;
     Ok(())
-}
-
-/// An address as logs show it: `u***@e***.org`.
-pub fn redact(address: &str) -> String {
-    let Some((local, domain)) = address.rsplit_once('@') else {
-        return "***".into();
-    };
-    let first = |s: &str| s.chars().next().map(String::from).unwrap_or_default();
-    let tld = domain.rsplit_once('.').map_or("", |(_, t)| t);
-    format!("{}***@{}***.{tld}", first(local), first(domain))
 }
