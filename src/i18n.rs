@@ -31,6 +31,23 @@ const CATALOGUES: &[(&str, &str, &str)] = &[
     ("ne", "main.ftl", include_str!("../locales/ne/main.ftl")),
     ("es", "main.ftl", include_str!("../locales/es/main.ftl")),
     ("ar", "main.ftl", include_str!("../locales/ar/main.ftl")),
+    (
+        "zh-Hans",
+        "email.ftl",
+        include_str!("../locales/zh-Hans/email.ftl"),
+    ),
+    (
+        "zh-Hant",
+        "email.ftl",
+        include_str!("../locales/zh-Hant/email.ftl"),
+    ),
+    ("en", "email.ftl", include_str!("../locales/en/email.ftl")),
+    ("de", "email.ftl", include_str!("../locales/de/email.ftl")),
+    ("ja", "email.ftl", include_str!("../locales/ja/email.ftl")),
+    ("ms", "email.ftl", include_str!("../locales/ms/email.ftl")),
+    ("ne", "email.ftl", include_str!("../locales/ne/email.ftl")),
+    ("es", "email.ftl", include_str!("../locales/es/email.ftl")),
+    ("ar", "email.ftl", include_str!("../locales/ar/email.ftl")),
 ];
 
 /// Localised messages for every supported locale.

@@ -25,6 +25,11 @@ fn every_locale_has_every_message_of_the_reference() {
                 ("date", Arg::Str("2026-09-12")),
                 ("language", Arg::Str("English")),
                 ("note", Arg::Str("n")),
+                ("number", Arg::Str("3")),
+                ("digest", Arg::Str("Daily digest")),
+                ("name", Arg::Str("Li Wei")),
+                ("organisation", Arg::Str("Brisbane City Council")),
+                ("site", Arg::Str("news.example.org")),
             ];
             let text = i18n
                 .try_msg(l.tag, id, &args)

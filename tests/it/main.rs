@@ -5,6 +5,7 @@ mod config;
 mod content;
 mod email_audience;
 mod email_digest;
+mod email_render;
 mod email_smtp;
 mod feeds;
 mod http;
