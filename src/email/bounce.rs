@@ -115,6 +115,7 @@ pub async fn apply(app: &App, bounces: &[Bounce]) -> Result<usize> {
         }
         if let Some(id) = &b.message_id
             && let Some(mut d) = app.store.delivery_by_message_id(id).await?
+            && d.email.eq_ignore_ascii_case(&b.recipient)
         {
             if b.is_permanent() {
                 d.state = "bounced".into();

@@ -3,6 +3,7 @@
 mod binary;
 mod config;
 mod content;
+mod email;
 mod email_audience;
 mod email_digest;
 mod email_render;
