@@ -31,6 +31,23 @@ const CATALOGUES: &[(&str, &str, &str)] = &[
     ("ne", "main.ftl", include_str!("../locales/ne/main.ftl")),
     ("es", "main.ftl", include_str!("../locales/es/main.ftl")),
     ("ar", "main.ftl", include_str!("../locales/ar/main.ftl")),
+    (
+        "zh-Hans",
+        "pages.ftl",
+        include_str!("../locales/zh-Hans/pages.ftl"),
+    ),
+    (
+        "zh-Hant",
+        "pages.ftl",
+        include_str!("../locales/zh-Hant/pages.ftl"),
+    ),
+    ("en", "pages.ftl", include_str!("../locales/en/pages.ftl")),
+    ("de", "pages.ftl", include_str!("../locales/de/pages.ftl")),
+    ("ja", "pages.ftl", include_str!("../locales/ja/pages.ftl")),
+    ("ms", "pages.ftl", include_str!("../locales/ms/pages.ftl")),
+    ("ne", "pages.ftl", include_str!("../locales/ne/pages.ftl")),
+    ("es", "pages.ftl", include_str!("../locales/es/pages.ftl")),
+    ("ar", "pages.ftl", include_str!("../locales/ar/pages.ftl")),
 ];
 
 /// Localised messages for every supported locale.

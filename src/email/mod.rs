@@ -13,6 +13,7 @@ pub mod config;
 pub mod digest;
 pub mod mail;
 pub mod message;
+pub mod pages;
 pub mod render;
 pub mod schedule;
 pub mod smtp;
