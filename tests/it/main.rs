@@ -3,6 +3,7 @@
 mod binary;
 mod config;
 mod content;
+mod email_pages;
 mod feeds;
 mod http;
 mod i18n;

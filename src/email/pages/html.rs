@@ -16,10 +16,10 @@ pub const STYLE: &str = "body{font-family:system-ui,'Noto Sans','Noto Sans CJK S
 a{color:#0b57d0}nav.langs{display:flex;flex-wrap:wrap;gap:.25rem 1rem;font-size:.9rem;margin-block-end:1rem}\
 form{display:grid;gap:1rem}.field,fieldset{display:grid;gap:.25rem;margin:0}\
 fieldset{border:1px solid #ccc;border-radius:.4rem;padding-block:.5rem;padding-inline:1rem}\
-legend{font-weight:600;padding-inline:.25rem}label.field>span{font-weight:600}\
+legend{font-weight:600;padding-inline:.25rem}.field>span:first-child{font-weight:600}\
 .choices{display:flex;flex-wrap:wrap;gap:.25rem 1.25rem}.choices label{display:inline-flex;gap:.4rem;align-items:center}\
 input[type=email],input[type=text],select{font:inherit;padding-block:.4rem;padding-inline:.5rem;border:1px solid #888;\
-border-radius:.3rem;inline-size:100%;box-sizing:border-box}.hint{color:#555;font-size:.9rem}\
+border-radius:.3rem;inline-size:100%;box-sizing:border-box}.hint{color:#555;font-size:.9rem;margin:0}\
 .error{color:#b00020;font-weight:600;border-inline-start:4px solid #b00020;padding-inline-start:.5rem}\
 .notice{background:#e8f5e9;border-inline-start:4px solid #2e7d32;padding-block:.5rem;padding-inline:1rem}\
 button{font:inherit;padding-block:.6rem;padding-inline:1.2rem;background:#0b57d0;color:#fff;border:0;border-radius:.3rem;\
@@ -220,7 +220,7 @@ pub fn prefs_form(
             let _ = writeln!(
                 out,
                 "<input type=\"hidden\" name=\"t\" value=\"{}\">\n<div class=\"field\"><span>{}</span>\
-                 <bdi dir=\"ltr\">{}</bdi></div>",
+                 <span><bdi dir=\"ltr\">{}</bdi></span></div>",
                 e(token),
                 m("pages-field-email"),
                 e(email)

@@ -508,9 +508,9 @@ async fn confirm(
 
 // ---- preferences
 
+/// The preference page; 400 when it shows problems.
 fn manage_form(
     app: &App,
-    status: StatusCode,
     locale: &str,
     s: &Subscriber,
     f: &FormInput,
@@ -544,6 +544,11 @@ fn manage_form(
         "pages-unsubscribe-link",
         &format!("/unsubscribe?t={unsub}"),
     ));
+    let status = if problems.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
     page(status, html::document(locale, &title, &[], &body))
 }
 
@@ -560,7 +565,7 @@ async fn manage_page(
         Ok(Some(s)) => {
             let locale = page_locale(lang_param(&q), Some(&s.locale), &headers);
             let f = FormInput::from_subscriber(&s, locale);
-            return manage_form(&app, StatusCode::OK, locale, &s, &f, &[], t, false);
+            return manage_form(&app, locale, &s, &f, &[], t, false);
         }
         Ok(None) => {}
         Err(e) => return internal(&e),
@@ -625,16 +630,7 @@ async fn manage(
     let prefs = match form::validate(&f, &app.channels(), false) {
         Ok((_, p)) => p,
         Err(problems) => {
-            return manage_form(
-                &app,
-                StatusCode::BAD_REQUEST,
-                locale,
-                &s,
-                &f,
-                &problems,
-                &t,
-                false,
-            );
+            return manage_form(&app, locale, &s, &f, &problems, &t, false);
         }
     };
     prefs.apply(&mut s);
@@ -655,7 +651,7 @@ async fn manage(
     // language explicitly.
     let locale = page_locale(None, Some(&s.locale), &headers);
     let shown = FormInput::from_subscriber(&s, locale);
-    manage_form(&app, StatusCode::OK, locale, &s, &shown, &[], &t, true)
+    manage_form(&app, locale, &s, &shown, &[], &t, true)
 }
 
 // ---- unsubscribe
@@ -812,8 +808,9 @@ async fn one_click(
         return text(StatusCode::BAD_REQUEST, "invalid or expired link\n");
     };
     match unsubscribe_handle(&app, &handle, "one-click", client_ip(&peer), None).await {
-        // A valid signature for a recipient deleted since: nothing left to stop.
-        Ok(_) => text(StatusCode::OK, "unsubscribed\n"),
+        Ok(Some(_)) => text(StatusCode::OK, "unsubscribed\n"),
+        // A handle nobody has (rotated or deleted): the link was revoked.
+        Ok(None) => text(StatusCode::BAD_REQUEST, "invalid or expired link\n"),
         Err(e) => internal(&e),
     }
 }
