@@ -360,9 +360,13 @@ async fn serve(config: Config) -> Result<()> {
     for p in app.problems() {
         println!("  {p}");
     }
-    axum::serve(listener, crate::http::router(app.clone()))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        crate::http::router(app.clone())
+            .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     let _ = stop_tx.send(true);
     let _ = sched.shutdown().await;
     let _ = tokio::time::timeout(Duration::from_secs(10), worker).await;

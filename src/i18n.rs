@@ -12,43 +12,21 @@ use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 use std::collections::HashMap;
 use unic_langid::LanguageIdentifier;
 
+/// Every catalogue file of every locale, compiled into the binary.
+macro_rules! catalogues {
+    ($($locale:literal),*) => {
+        &[$(
+            ($locale, "main.ftl", include_str!(concat!("../locales/", $locale, "/main.ftl"))),
+            ($locale, "email.ftl", include_str!(concat!("../locales/", $locale, "/email.ftl"))),
+            ($locale, "pages.ftl", include_str!(concat!("../locales/", $locale, "/pages.ftl"))),
+        )*]
+    };
+}
+
 /// The catalogues compiled into the binary, `(locale, file name, text)`.
-const CATALOGUES: &[(&str, &str, &str)] = &[
-    (
-        "zh-Hans",
-        "main.ftl",
-        include_str!("../locales/zh-Hans/main.ftl"),
-    ),
-    (
-        "zh-Hant",
-        "main.ftl",
-        include_str!("../locales/zh-Hant/main.ftl"),
-    ),
-    ("en", "main.ftl", include_str!("../locales/en/main.ftl")),
-    ("de", "main.ftl", include_str!("../locales/de/main.ftl")),
-    ("ja", "main.ftl", include_str!("../locales/ja/main.ftl")),
-    ("ms", "main.ftl", include_str!("../locales/ms/main.ftl")),
-    ("ne", "main.ftl", include_str!("../locales/ne/main.ftl")),
-    ("es", "main.ftl", include_str!("../locales/es/main.ftl")),
-    ("ar", "main.ftl", include_str!("../locales/ar/main.ftl")),
-    (
-        "zh-Hans",
-        "email.ftl",
-        include_str!("../locales/zh-Hans/email.ftl"),
-    ),
-    (
-        "zh-Hant",
-        "email.ftl",
-        include_str!("../locales/zh-Hant/email.ftl"),
-    ),
-    ("en", "email.ftl", include_str!("../locales/en/email.ftl")),
-    ("de", "email.ftl", include_str!("../locales/de/email.ftl")),
-    ("ja", "email.ftl", include_str!("../locales/ja/email.ftl")),
-    ("ms", "email.ftl", include_str!("../locales/ms/email.ftl")),
-    ("ne", "email.ftl", include_str!("../locales/ne/email.ftl")),
-    ("es", "email.ftl", include_str!("../locales/es/email.ftl")),
-    ("ar", "email.ftl", include_str!("../locales/ar/email.ftl")),
-];
+const CATALOGUES: &[(&str, &str, &str)] = catalogues!(
+    "zh-Hans", "zh-Hant", "en", "de", "ja", "ms", "ne", "es", "ar"
+);
 
 /// Localised messages for every supported locale.
 pub struct I18n {

@@ -16,6 +16,7 @@ pub mod digest;
 pub mod dkim;
 pub mod mail;
 pub mod message;
+pub mod pages;
 pub mod render;
 pub mod schedule;
 pub mod smtp;

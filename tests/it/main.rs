@@ -6,6 +6,7 @@ mod content;
 mod email;
 mod email_audience;
 mod email_digest;
+mod email_pages;
 mod email_render;
 mod email_smtp;
 mod feeds;
