@@ -340,3 +340,129 @@ async fn dsn_bounces_from_the_maildir_suppress_the_address() {
     let busy = t.app.store.recipient(&keep).await.unwrap().unwrap();
     assert_eq!(busy.state, "active");
 }
+
+/// The link a message's text part carries that starts with `prefix`.
+fn link(raw: &[u8], prefix: &str) -> String {
+    let parsed = mailparse::parse_mail(raw).unwrap();
+    let text = parsed
+        .parts()
+        .find(|p| p.ctype.mimetype == "text/plain")
+        .unwrap()
+        .get_body()
+        .unwrap();
+    text.split_whitespace()
+        .find(|w| w.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no {prefix} link in {text}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_reader_subscribes_confirms_receives_and_unsubscribes_in_one_click() {
+    let t = TestApp::builder()
+        .config(|c| c.email.transport = TransportKind::Memory)
+        .build()
+        .await;
+    let base = crate::support::serve(&t.app).await;
+    let client = crate::support::client();
+    let form = [
+        ("page_locale", "ar"),
+        ("email", "Amal@Example.ORG"),
+        ("name", "أمل"),
+        ("locale", "ar"),
+        ("frequency", "instant"),
+        ("time_zone", "Asia/Dubai"),
+        ("hour", "8"),
+        ("weekday", "1"),
+    ];
+    let r = client
+        .post(format!("{base}/subscribe"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    t.drain().await;
+    let sent = || t.app.mail.sent.as_ref().unwrap().lock().unwrap().clone();
+    // Only the confirmation goes out before the reader confirms.
+    assert_eq!(sent().len(), 1);
+    let confirmation = sent()[0].clone();
+    assert_eq!(confirmation.to, "Amal@example.org");
+    assert!(!String::from_utf8_lossy(&confirmation.bytes).contains("List-Unsubscribe"));
+    digest::plan(&t.app).await.unwrap();
+    t.drain().await;
+    assert_eq!(sent().len(), 1, "nothing but the confirmation while pending");
+    // The link in the message; the page it opens changes nothing until the POST.
+    let url = link(&confirmation.bytes, "https://feeds.example.org/subscribe/confirm?t=");
+    let local = url.replace("https://feeds.example.org", &base);
+    let s = t.app.store.subscriber_by_email("Amal@example.org").await.unwrap().unwrap();
+    assert_eq!(s.state, "pending");
+    let token = local.split("t=").nth(1).unwrap().to_owned();
+    let page = client.get(&local).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert_eq!(
+        t.app.store.subscriber(&s.id).await.unwrap().unwrap().state,
+        "pending"
+    );
+    let r = client
+        .post(format!("{base}/subscribe/confirm"))
+        .form(&[("t", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let s = t.app.store.subscriber(&s.id).await.unwrap().unwrap();
+    assert_eq!(s.state, "active");
+    // An article published now goes out as an instant digest, in Arabic.
+    t.clock.advance(Duration::minutes(5));
+    t.write(
+        "news/articles/new-partner-school/ar.md",
+        "+++\nid = \"tag:example.org,2026:new-partner-school\"\ntitle = \"مدرسة شريكة جديدة\"\nsummary = \"توأمة مدرسية بين قوانغتشو ودبي.\"\ntopics = [\"education\"]\npublished_at = 2026-11-28T12:04:00+08:00\n+++\nنص المقال.\n",
+    );
+    t.resync().await;
+    assert!(t.app.problems().is_empty(), "{:?}", t.app.problems());
+    digest::plan(&t.app).await.unwrap();
+    t.drain().await;
+    let all = sent();
+    assert_eq!(all.len(), 2, "{all:?}");
+    let digest_msg = String::from_utf8_lossy(&all[1].bytes).into_owned();
+    assert!(digest_msg.contains("Content-Language: ar"));
+    let h = headers(&all[1].bytes);
+    let lu = header(&h, "List-Unsubscribe").unwrap().to_owned();
+    let one_click = lu
+        .split(',')
+        .map(|x| x.trim().trim_matches(['<', '>']))
+        .find(|x| x.starts_with("https://"))
+        .unwrap()
+        .replace("https://feeds.example.org", &base);
+    // What a mail provider does on "unsubscribe": POST, with the RFC 8058 body.
+    let r = client
+        .post(&one_click)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let s = t.app.store.subscriber(&s.id).await.unwrap().unwrap();
+    assert_eq!(s.state, "unsubscribed");
+    let actions: Vec<String> = t
+        .app
+        .store
+        .consents(&s.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.action)
+        .collect();
+    assert_eq!(actions, ["subscribe", "confirm", "one-click"]);
+    // Nothing more after that.
+    t.clock.advance(Duration::hours(1));
+    t.write(
+        "news/articles/second-school/ar.md",
+        "+++\nid = \"tag:example.org,2026:second-school\"\ntitle = \"مدرسة ثانية\"\nsummary = \"ملخص.\"\npublished_at = 2026-11-28T13:00:00+08:00\n+++\nنص.\n",
+    );
+    t.resync().await;
+    digest::plan(&t.app).await.unwrap();
+    t.drain().await;
+    assert_eq!(sent().len(), 2);
+}
