@@ -293,6 +293,13 @@ pub async fn send_digest(
         )));
     };
     let previous = app.store.delivery(key).await.map_err(JobError::transient)?;
+    if let Some(p) = &previous
+        && matches!(p.state.as_str(), "sent" | "bounced" | "empty")
+    {
+        // An earlier attempt finished and recorded it, then the process died before
+        // the job was marked done: nothing to do again.
+        return Ok(());
+    }
     let attempts = previous.as_ref().map_or(0, |d| d.attempts) + 1;
     let mut d = delivery(key, &r, "digest", period, "skipped", now);
     d.attempts = attempts;
@@ -372,6 +379,15 @@ pub async fn send_confirmation(
         return Err(JobError::permanent(format!("no subscriber {subscriber}")));
     };
     let r = s.recipient();
+    if app
+        .store
+        .delivery(key)
+        .await
+        .map_err(JobError::transient)?
+        .is_some_and(|d| d.state == "sent")
+    {
+        return Ok(());
+    }
     let mut d = delivery(key, &r, "confirmation", "confirm", "skipped", now);
     if s.state != PENDING {
         d.last_error = Some(format!("subscriber is {}", s.state));

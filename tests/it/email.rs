@@ -390,11 +390,24 @@ async fn a_reader_subscribes_confirms_receives_and_unsubscribes_in_one_click() {
     assert!(!String::from_utf8_lossy(&confirmation.bytes).contains("List-Unsubscribe"));
     digest::plan(&t.app).await.unwrap();
     t.drain().await;
-    assert_eq!(sent().len(), 1, "nothing but the confirmation while pending");
+    assert_eq!(
+        sent().len(),
+        1,
+        "nothing but the confirmation while pending"
+    );
     // The link in the message; the page it opens changes nothing until the POST.
-    let url = link(&confirmation.bytes, "https://feeds.example.org/subscribe/confirm?t=");
+    let url = link(
+        &confirmation.bytes,
+        "https://feeds.example.org/subscribe/confirm?t=",
+    );
     let local = url.replace("https://feeds.example.org", &base);
-    let s = t.app.store.subscriber_by_email("Amal@example.org").await.unwrap().unwrap();
+    let s = t
+        .app
+        .store
+        .subscriber_by_email("Amal@example.org")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(s.state, "pending");
     let token = local.split("t=").nth(1).unwrap().to_owned();
     let page = client.get(&local).send().await.unwrap();

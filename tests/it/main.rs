@@ -5,6 +5,7 @@ mod config;
 mod content;
 mod email;
 mod email_audience;
+mod email_crash;
 mod email_digest;
 mod email_pages;
 mod email_render;
