@@ -63,7 +63,13 @@ pub enum Command {
 pub enum SubscribersCommand {
     /// Import active subscribers (`email,name,locale,channels,topics,frequency,
     /// time_zone,hour,weekday`); consent is recorded as an import of FILE.
-    Import { file: PathBuf },
+    Import {
+        file: PathBuf,
+        /// Their first digest covers what went live after this time (RFC 3339);
+        /// default: now.
+        #[arg(long)]
+        since: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -156,9 +162,17 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             print!("{}", crate::email::status::recipients(&app).await?);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Subscribers(SubscribersCommand::Import { file }) => {
+        Command::Subscribers(SubscribersCommand::Import { file, since }) => {
+            let since = since
+                .map(|s| {
+                    chrono::DateTime::parse_from_rfc3339(&s)
+                        .map(|t| t.to_utc())
+                        .with_context(|| format!("--since {s:?} is not an RFC 3339 time"))
+                })
+                .transpose()?;
             let app = open(config).await?;
-            let (n, errors) = crate::email::csv::import_subscribers(&app, &file, app.now()).await?;
+            let since = since.unwrap_or_else(|| app.now());
+            let (n, errors) = crate::email::csv::import_subscribers(&app, &file, since).await?;
             for (line, e) in &errors {
                 eprintln!("{}:{line}: {e}", file.display());
             }
@@ -280,9 +294,20 @@ async fn digest_send(config: Config, dry_run: bool) -> Result<ExitCode> {
         println!("{rows} recipients due; nothing was sent (dry run)");
         return Ok(ExitCode::SUCCESS);
     }
+    let t0 = std::time::Instant::now();
     let planned = crate::email::digest::plan(&app).await?;
+    let t1 = std::time::Instant::now();
     let ran = jobs::drain(&app).await?;
-    println!("{planned} digests queued, {ran} jobs run");
+    let sent = app
+        .metrics
+        .emails_sent
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let secs = t1.elapsed().as_secs_f64();
+    println!(
+        "{planned} digests queued in {:.2} s; {ran} jobs run, {sent} messages accepted by the relay in {secs:.2} s ({:.0}/s)",
+        (t1 - t0).as_secs_f64(),
+        sent as f64 / secs.max(1e-9)
+    );
     Ok(ExitCode::SUCCESS)
 }
 

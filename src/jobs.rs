@@ -353,9 +353,17 @@ pub async fn run_due(app: &SharedApp) -> Result<usize> {
         let app = app.clone();
         set.spawn(async move { execute(&app, row).await });
     }
+    // Successes are recorded together: one commit per batch, not per job. A crash
+    // before that commit runs them again, which every handler tolerates (re-renders
+    // are idempotent; a side effect checks its own record before acting).
+    let mut done = Vec::new();
     while let Some(r) = set.join_next().await {
-        r??;
+        if let Some(row) = r?? {
+            done.push(row);
+        }
     }
+    app.store.complete_many(&done, app.now()).await?;
+    Metrics::add(&app.metrics.jobs_succeeded, done.len());
     Ok(n)
 }
 
@@ -371,7 +379,8 @@ pub async fn drain(app: &SharedApp) -> Result<usize> {
     }
 }
 
-async fn execute(app: &SharedApp, row: JobRow) -> Result<()> {
+/// Runs one claimed job; a success is handed back for [`run_due`] to record.
+async fn execute(app: &SharedApp, row: JobRow) -> Result<Option<JobRow>> {
     let outcome = match serde_json::from_str::<Job>(&row.payload) {
         Err(e) => Err(JobError::permanent(format!("unreadable payload: {e}"))),
         Ok(job) => {
@@ -385,10 +394,7 @@ async fn execute(app: &SharedApp, row: JobRow) -> Result<()> {
     };
     let now = app.now();
     match outcome {
-        Ok(()) => {
-            app.store.complete(&row, now).await?;
-            Metrics::inc(&app.metrics.jobs_succeeded);
-        }
+        Ok(()) => return Ok(Some(row)),
         Err(e) if e.message.starts_with(DEFER) => {
             let (until, reason) = parse_deferral(&e.message)
                 .unwrap_or((now + Duration::minutes(1), e.message.clone()));
@@ -417,7 +423,7 @@ async fn execute(app: &SharedApp, row: JobRow) -> Result<()> {
             }
         }
     }
-    Ok(())
+    Ok(None)
 }
 
 #[cfg(test)]

@@ -31,6 +31,10 @@ impl Metrics {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub fn add(counter: &AtomicU64, n: usize) {
+        counter.fetch_add(u64::try_from(n).unwrap_or(0), Ordering::Relaxed);
+    }
+
     /// The text exposition, with `extra` gauges `(name, help, value)` appended.
     pub fn render(&self, extra: &[(&str, &str, i64)]) -> String {
         let mut out = String::new();

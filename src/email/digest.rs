@@ -7,9 +7,9 @@
 //! schedule on. The job key is the promise: a period is sent at most once, and a
 //! queued job survives crashes until it is done.
 //!
-//! `send_digest` records the delivery as `sending` before it talks to SMTP and as
-//! `sent` (with the recipient's `since` moved to the period's cutoff) right after the
-//! server accepted the message. A crash between those two writes is the one window in
+//! `send_digest` records the delivery as `sent` (with the recipient's `since` moved to
+//! the period's cutoff) in one transaction right after the server accepted the
+//! message, and a retried job that finds that record does nothing. A crash between those two writes is the one window in
 //! which a retry can send twice; the Message-ID is derived from the job key, so the
 //! two copies carry the same id.
 
@@ -443,7 +443,6 @@ pub async fn send_confirmation(
 /// A permanent refusal of the address suppresses it and is not an error of the job
 /// (`Ok(false)`).
 async fn deliver(app: &App, out: &Outgoing, d: &mut Delivery) -> Result<bool, JobError> {
-    let now = app.now();
     let composed = match app.mail.compose(out) {
         Ok(c) => c,
         Err(e) => {
@@ -456,12 +455,6 @@ async fn deliver(app: &App, out: &Outgoing, d: &mut Delivery) -> Result<bool, Jo
             return Err(JobError::permanent(format!("address refused: {e}")));
         }
     };
-    d.state = "sending".into();
-    d.updated_at = now;
-    app.store
-        .put_delivery(d)
-        .await
-        .map_err(JobError::transient)?;
     match app.mail.send(&composed).await {
         Ok(reply) => {
             d.state = "sent".into();

@@ -585,6 +585,18 @@ pub async fn run_post(
             "social: {article} has no {locale} translation any more"
         )));
     };
+    // Posted and recorded by an earlier attempt whose completion was lost in a crash.
+    let key = post_key(article, locale, account);
+    if app
+        .store
+        .posts(Some(article))
+        .await
+        .map_err(JobError::transient)?
+        .iter()
+        .any(|p| p.job_key == key && p.state == "posted")
+    {
+        return Ok(());
+    }
     // One post at a time per account in this process, so the hourly limit is not raced
     // by concurrent jobs (across replicas it is approximate: each counts the log).
     let lock = {

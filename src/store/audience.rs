@@ -134,7 +134,7 @@ pub struct Delivery {
     /// `digest` or `confirmation`.
     pub kind: String,
     pub period: String,
-    /// `sending`, `sent`, `retrying`, `failed`, `bounced`, `skipped`, `empty`.
+    /// `sent`, `retrying`, `failed`, `bounced`, `skipped`, `empty`.
     pub state: String,
     pub message_id: Option<String>,
     pub articles: Vec<String>,

@@ -174,6 +174,33 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
+    /// [`Store::complete`] for many jobs in one transaction (one commit for a batch
+    /// of quick jobs). Returns how many counted.
+    pub async fn complete_many(&self, jobs: &[JobRow], now: DateTime<Utc>) -> Result<usize> {
+        if jobs.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.pool.begin().await?;
+        let mut n = 0;
+        for job in jobs {
+            let done = sqlx::query(
+                "UPDATE jobs SET state = CASE WHEN dirty = 1 THEN 'pending' ELSE 'done' END, \
+                 attempts = CASE WHEN dirty = 1 THEN 0 ELSE attempts END, dirty = 0, run_at = $1, \
+                 lease_until = NULL, last_error = NULL, finished_at = $1, updated_at = $1 \
+                 WHERE id = $2 AND state = 'running' AND worker = $3 AND attempts = $4",
+            )
+            .bind(to_millis(now))
+            .bind(job.id)
+            .bind(job.worker.as_deref().unwrap_or_default())
+            .bind(job.attempts)
+            .execute(&mut *tx)
+            .await?;
+            n += usize::try_from(done.rows_affected()).unwrap_or(0);
+        }
+        tx.commit().await?;
+        Ok(n)
+    }
+
     /// Records a failure: retried at `retry_at`, or a dead letter when `None`.
     pub async fn fail(
         &self,
