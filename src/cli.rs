@@ -48,6 +48,28 @@ pub enum Command {
     /// Social accounts: preview posts, check credentials.
     #[command(subcommand)]
     Social(SocialCommand),
+    /// Admin API tokens: create (shown once), list, revoke.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
+    /// Poll every upstream feed (`[[ingest]]`) now, ignoring their requested waits.
+    Ingest,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Create a token and print it (it is stored hashed and cannot be shown again).
+    Create {
+        /// What the token may do: read, articles:write, audience:write (repeatable).
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        /// A name to recognise it by in `tokens list`.
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    /// List tokens (never their secrets).
+    List,
+    /// Revoke a token by its id (the part after `bc_`, before the next `_`).
+    Revoke { id: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -100,6 +122,8 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             social_preview(config, article.as_deref()).await
         }
         Command::Social(SocialCommand::Check) => social_check(config).await,
+        Command::Tokens(cmd) => tokens(config, cmd).await,
+        Command::Ingest => ingest_now(config).await,
     }
 }
 
@@ -333,6 +357,85 @@ async fn status(config: Config, article: Option<&str>) -> Result<ExitCode> {
     app.set_content(loaded.channels, loaded.problems);
     print!("{}", crate::status::report(&app, article).await?);
     Ok(ExitCode::SUCCESS)
+}
+
+async fn tokens(config: Config, cmd: TokensCommand) -> Result<ExitCode> {
+    use crate::api::auth;
+    let app = App::new(config, Arc::new(SystemClock)).await?;
+    match cmd {
+        TokensCommand::Create { scopes, name } => {
+            let mut parsed = vec![];
+            for s in &scopes {
+                match crate::api::Scope::parse(s) {
+                    Some(p) => parsed.push(p),
+                    None => {
+                        eprintln!("unknown scope {s:?}; scopes: {}", auth::scope_names());
+                        return Ok(ExitCode::from(2));
+                    }
+                }
+            }
+            let (row, token) = auth::create(&app.store, &name, &parsed, app.now()).await?;
+            eprintln!(
+                "token {} ({}) created with scopes {}; it is shown once, store it now:",
+                row.id,
+                if row.name.is_empty() { "unnamed" } else { &row.name },
+                row.scopes.join(" ")
+            );
+            println!("{token}");
+        }
+        TokensCommand::List => {
+            for t in app.store.tokens().await? {
+                let state = match t.revoked_at {
+                    Some(at) => format!("revoked {}", crate::feed::rfc3339(at)),
+                    None => "live".to_owned(),
+                };
+                println!(
+                    "{}  {:<20} {:<34} created {}  last used {}  {state}",
+                    t.id,
+                    t.name,
+                    t.scopes.join(" "),
+                    crate::feed::rfc3339(t.created_at),
+                    t.last_used_at
+                        .map_or("never".to_owned(), crate::feed::rfc3339),
+                );
+            }
+        }
+        TokensCommand::Revoke { id } => {
+            if app.store.revoke_token(&id, app.now()).await? {
+                println!("revoked {id}");
+            } else {
+                eprintln!("no live token {id}");
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn ingest_now(config: Config) -> Result<ExitCode> {
+    let app = App::new(config, Arc::new(SystemClock)).await?;
+    start(&app).await?;
+    let r = crate::ingest::poll_all(&app, true).await?;
+    jobs::drain(&app).await?;
+    for s in app.store.ingest_sources().await? {
+        println!(
+            "{}  {} [{}]  {}{}",
+            s.url,
+            s.channel,
+            s.locale,
+            s.last_status.as_deref().unwrap_or("-"),
+            s.last_error.map(|e| format!(": {e}")).unwrap_or_default()
+        );
+    }
+    println!(
+        "{} polled, {} not modified, {} failed, {} translations added or corrected",
+        r.polled, r.not_modified, r.failed, r.changed
+    );
+    Ok(if r.failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 async fn social_preview(config: Config, article: Option<&str>) -> Result<ExitCode> {

@@ -41,6 +41,8 @@ pub struct Config {
     pub jobs: JobsConfig,
     pub social: crate::social::SocialConfig,
     pub email: crate::email::EmailConfig,
+    pub api: crate::api::ApiConfig,
+    pub ingest: crate::ingest::IngestConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -107,6 +109,8 @@ impl Default for Config {
             jobs: JobsConfig::default(),
             social: crate::social::SocialConfig::default(),
             email: crate::email::EmailConfig::default(),
+            api: crate::api::ApiConfig::default(),
+            ingest: crate::ingest::IngestConfig::default(),
         }
     }
 }

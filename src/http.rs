@@ -20,6 +20,8 @@ pub fn router(app: SharedApp) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/media/{channel}/{file}", get(media))
+        .merge(crate::api::router(&app))
+        .merge(crate::admin_page::router())
         .fallback(cached)
         .layer(middleware::from_fn_with_state(app.clone(), count))
         .with_state(app)

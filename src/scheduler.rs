@@ -17,6 +17,7 @@ pub async fn start(app: SharedApp) -> Result<JobScheduler> {
     let every = [
         (app.config.scheduler.publish_every_secs, Job::PublishDue),
         (app.config.scheduler.rescan_every_secs, Job::SyncContent),
+        (app.config.ingest.poll_every_secs, Job::PollIngest),
     ];
     for (secs, job) in every {
         if secs == 0 {
