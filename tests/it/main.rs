@@ -1,5 +1,6 @@
 //! The integration suite: one binary, so it links once.
 
+mod admin_api;
 mod binary;
 mod config;
 mod content;
