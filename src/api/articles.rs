@@ -94,6 +94,7 @@ pub struct TranslationView {
 }
 
 #[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Only this channel's articles.
     pub channel: Option<String>,
@@ -327,7 +328,7 @@ async fn save(app: &SharedApp, ts: &[Translation]) -> Result<(), ApiError> {
 }
 
 /// Every article, newest first, with the state of each translation.
-#[utoipa::path(get, path = "/api/v1/articles", tag = "articles",
+#[utoipa::path(get, path = "/api/v1/articles", operation_id = "list_articles", tag = "articles",
     params(ListQuery),
     security(("bearer" = ["read"])),
     responses(
@@ -368,7 +369,7 @@ pub async fn list(
 }
 
 /// Creates an article with its translations; it goes live at `published_at`.
-#[utoipa::path(post, path = "/api/v1/articles", tag = "articles",
+#[utoipa::path(post, path = "/api/v1/articles", operation_id = "create_article", tag = "articles",
     request_body = ArticleInput,
     security(("bearer" = ["articles:write"])),
     responses(
@@ -419,7 +420,7 @@ pub async fn create(
 }
 
 /// One article with the state of each translation.
-#[utoipa::path(get, path = "/api/v1/articles/{id}", tag = "articles",
+#[utoipa::path(get, path = "/api/v1/articles/{id}", operation_id = "get_article", tag = "articles",
     params(("id" = String, Path, description = "The article's tag: URI (percent-encoded)")),
     security(("bearer" = ["read"])),
     responses(
@@ -436,7 +437,7 @@ pub async fn fetch(
 }
 
 /// Replaces the listed translations of an API-managed article (others are kept).
-#[utoipa::path(put, path = "/api/v1/articles/{id}", tag = "articles",
+#[utoipa::path(put, path = "/api/v1/articles/{id}", operation_id = "update_article", tag = "articles",
     params(("id" = String, Path, description = "The article's tag: URI (percent-encoded)")),
     request_body = ArticleInput,
     security(("bearer" = ["articles:write"])),
@@ -477,7 +478,7 @@ pub async fn update(
 }
 
 /// Publishes now: every translation that is scheduled or a draft goes live.
-#[utoipa::path(post, path = "/api/v1/articles/{id}/publish", tag = "articles",
+#[utoipa::path(post, path = "/api/v1/articles/{id}/publish", operation_id = "publish_article", tag = "articles",
     params(("id" = String, Path, description = "The article's tag: URI (percent-encoded)")),
     security(("bearer" = ["articles:write"])),
     responses(
@@ -510,7 +511,7 @@ pub async fn publish_now(
 }
 
 /// Corrects a published article: new text where given, `updated_at` now and the note.
-#[utoipa::path(post, path = "/api/v1/articles/{id}/correct", tag = "articles",
+#[utoipa::path(post, path = "/api/v1/articles/{id}/correct", operation_id = "correct_article", tag = "articles",
     params(("id" = String, Path, description = "The article's tag: URI (percent-encoded)")),
     request_body = CorrectionInput,
     security(("bearer" = ["articles:write"])),
@@ -558,7 +559,7 @@ pub async fn correct(
 
 /// Retracts the article: every feed replaces its entry with a tombstone (RFC 6721) and
 /// its social posts are deleted where the account says so.
-#[utoipa::path(post, path = "/api/v1/articles/{id}/retract", tag = "articles",
+#[utoipa::path(post, path = "/api/v1/articles/{id}/retract", operation_id = "retract_article", tag = "articles",
     params(("id" = String, Path, description = "The article's tag: URI (percent-encoded)")),
     security(("bearer" = ["articles:write"])),
     responses(
@@ -587,7 +588,7 @@ pub async fn retract(
 
 /// What happened to the article in every locale: feeds (with ETags), WebSub pings,
 /// social posts, digests.
-#[utoipa::path(get, path = "/api/v1/articles/{id}/timeline", tag = "articles",
+#[utoipa::path(get, path = "/api/v1/articles/{id}/timeline", operation_id = "article_timeline", tag = "articles",
     params(("id" = String, Path, description = "The article's tag: URI, channel/slug or slug (percent-encoded)")),
     security(("bearer" = ["read"])),
     responses(

@@ -40,6 +40,7 @@ impl From<JobRow> for JobView {
 }
 
 #[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct JobQuery {
     /// `pending`, `running`, `done` or `dead`; every state when left out.
     pub state: Option<String>,
@@ -48,7 +49,7 @@ pub struct JobQuery {
 }
 
 /// Jobs, most recently changed first.
-#[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs",
+#[utoipa::path(get, path = "/api/v1/jobs", operation_id = "list_jobs", tag = "jobs",
     params(JobQuery),
     security(("bearer" = ["read"])),
     responses(
@@ -89,7 +90,7 @@ async fn job(app: &SharedApp, id: i64) -> Result<JobRow, ApiError> {
 }
 
 /// Makes a dead letter pending again with a fresh attempt budget.
-#[utoipa::path(post, path = "/api/v1/jobs/{id}/retry", tag = "jobs",
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/retry", operation_id = "retry_job", tag = "jobs",
     params(("id" = i64, Path, description = "The job's id")),
     security(("bearer" = ["articles:write"])),
     responses(
@@ -116,7 +117,7 @@ pub async fn retry(
 
 /// Cancels a pending job: it becomes a dead letter saying so, and a one-shot side
 /// effect (a post) is then never made unless someone retries it.
-#[utoipa::path(post, path = "/api/v1/jobs/{id}/cancel", tag = "jobs",
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/cancel", operation_id = "cancel_job", tag = "jobs",
     params(("id" = i64, Path, description = "The job's id")),
     security(("bearer" = ["articles:write"])),
     responses(
@@ -161,7 +162,7 @@ pub struct IngestSourceView {
 }
 
 /// The upstream feeds and the outcome of their last poll.
-#[utoipa::path(get, path = "/api/v1/ingest", tag = "ingest",
+#[utoipa::path(get, path = "/api/v1/ingest", operation_id = "list_ingest_sources", tag = "ingest",
     security(("bearer" = ["read"])),
     responses(
         (status = 200, description = "The sources", body = [IngestSourceView]),

@@ -435,3 +435,129 @@ async fn admin_api_jobs_list_retry_and_cancel() {
         assert_eq!((s, v), (200, json!([])));
     }
 }
+
+/// Every `$ref` in the document, for checking that each resolves.
+fn refs<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                if k == "$ref" {
+                    out.extend(x.as_str());
+                }
+                refs(x, out);
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn admin_openapi_document_matches_the_routes_and_is_valid_openapi_3() {
+    let api = Api::start(Db::Sqlite).await;
+    // Served without a token, as JSON.
+    let r = api.c.get(api.url("/api/v1/openapi.json")).send().await.unwrap();
+    let (s, doc) = body(r).await;
+    assert_eq!(s, 200);
+    // Routes and document list the same operations.
+    let served: std::collections::BTreeSet<(String, String)> =
+        bridgecast::api::route_table(&api.t.app)
+            .into_iter()
+            .map(|(m, p)| (m.as_str().to_ascii_lowercase(), p.to_owned()))
+            .collect();
+    let methods = ["get", "put", "post", "delete", "patch", "options", "head", "trace"];
+    let paths = doc["paths"].as_object().expect("paths");
+    let mut documented = std::collections::BTreeSet::new();
+    for (p, item) in paths {
+        for (m, _) in item.as_object().unwrap() {
+            if methods.contains(&m.as_str()) {
+                documented.insert((m.clone(), p.clone()));
+            }
+        }
+    }
+    assert_eq!(served, documented, "routes and OpenAPI document differ");
+    assert!(served.iter().all(|(_, p)| p.starts_with("/api/v1/")));
+    // Structure of an OpenAPI 3 document.
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."), "{}", doc["openapi"]);
+    assert!(!doc["info"]["title"].as_str().unwrap().is_empty());
+    assert!(!doc["info"]["version"].as_str().unwrap().is_empty());
+    let schemas = doc["components"]["schemas"].as_object().expect("schemas");
+    let schemes = doc["components"]["securitySchemes"].as_object().expect("securitySchemes");
+    assert_eq!(schemes["bearer"]["scheme"], "bearer");
+    let mut op_ids = std::collections::BTreeSet::new();
+    for (p, item) in paths {
+        assert!(p.starts_with('/'), "{p}");
+        for (m, op) in item.as_object().unwrap() {
+            let at = format!("{m} {p}");
+            if let Some(id) = op["operationId"].as_str() {
+                assert!(op_ids.insert(id.to_owned()), "{at}: duplicate operationId {id}");
+            }
+            let responses = op["responses"].as_object().unwrap_or_else(|| panic!("{at}: responses"));
+            assert!(!responses.is_empty(), "{at}");
+            for (code, r) in responses {
+                assert!(code == "default" || (code.len() == 3 && code.parse::<u16>().is_ok()), "{at}: {code}");
+                assert!(r["description"].is_string(), "{at} {code}: description");
+            }
+            // Each {param} of the path is declared as a required path parameter.
+            for seg in p.split('/').filter(|s| s.starts_with('{')) {
+                let name = seg.trim_matches(['{', '}']);
+                let declared = op["parameters"].as_array().is_some_and(|ps| {
+                    ps.iter().any(|x| x["name"] == name && x["in"] == "path" && x["required"] == true)
+                });
+                assert!(declared, "{at}: path parameter {name} is not declared");
+            }
+            for x in op["parameters"].as_array().into_iter().flatten() {
+                if x["in"] == "path" {
+                    let name = x["name"].as_str().unwrap();
+                    assert!(p.contains(&format!("{{{name}}}")), "{at}: path parameter {name} is not in the path");
+                }
+            }
+            for req in op["security"].as_array().into_iter().flatten() {
+                for scheme in req.as_object().unwrap().keys() {
+                    assert!(schemes.contains_key(scheme), "{at}: unknown scheme {scheme}");
+                }
+            }
+        }
+    }
+    let mut all = vec![];
+    refs(&doc, &mut all);
+    assert!(!all.is_empty());
+    for r in all {
+        let name = r
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("unexpected $ref {r}"));
+        assert!(schemas.contains_key(name), "$ref to missing schema {name}");
+    }
+    // The reference validator, when it is installed (pip install openapi-spec-validator).
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("openapi.json");
+    std::fs::write(&file, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let script = "import json, sys\n\
+        from openapi_spec_validator import validate\n\
+        validate(json.load(open(sys.argv[1])))\n\
+        print('valid')";
+    match std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(&file)
+        .output()
+    {
+        Ok(o) if o.status.success() => {
+            assert!(String::from_utf8_lossy(&o.stdout).contains("valid"));
+        }
+        Ok(o) if String::from_utf8_lossy(&o.stderr).contains("No module named") => {
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED openapi-spec-validator: not installed (pip install openapi-spec-validator)"
+            );
+        }
+        Ok(o) => panic!(
+            "openapi-spec-validator rejects the document: {}",
+            String::from_utf8_lossy(&o.stderr)
+        ),
+        Err(e) => {
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "SKIPPED openapi-spec-validator: no python3: {e}");
+        }
+    }
+}
