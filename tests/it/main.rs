@@ -1,6 +1,7 @@
 //! The integration suite: one binary, so it links once.
 
 mod admin_api;
+mod admin_status;
 mod binary;
 mod config;
 mod content;

@@ -1,0 +1,96 @@
+//! One place to see what happened: the per-article timeline (API and `bridgecast
+//! status ARTICLE`) after an article went end to end through feeds, WebSub and a stub
+//! social account; and the `/admin` status page.
+
+use crate::admin_api::{Api, article, body, enc};
+use crate::support::{TestApp, engines};
+use crate::websub::Hub;
+use bridgecast::social::{self, AccountConfig};
+use serde_json::Value;
+
+fn stub_account(id: &str, locales: &[&str], outbox: &str) -> AccountConfig {
+    let mut a: AccountConfig = toml::from_str(&format!(
+        "id = {id:?}\nlocales = {locales:?}\nenabled = true\n[stub]\noutbox = {outbox:?}\n"
+    ))
+    .unwrap();
+    a.hashtags = false;
+    a
+}
+
+#[tokio::test]
+async fn admin_status_timeline_shows_feeds_pings_posts_and_digests() {
+    for db in engines() {
+        let hub = Hub::start(vec![]).await;
+        let outbox = format!("timeline-{}", uuid::Uuid::new_v4());
+        let (h, o) = (hub.url.clone(), outbox.clone());
+        let api = Api::with(TestApp::builder().db(db).config(move |c| {
+            c.websub.hubs = vec![h];
+            c.social.accounts = vec![stub_account("en-stub", &["en"], &o)];
+        }))
+        .await;
+        let t = &api.t;
+        let (s, v) = api
+            .post("/api/v1/articles", Some(article("timeline-camp", "2026-11-28T11:00:00Z")))
+            .await;
+        assert_eq!(s, 201, "{v}");
+        let id = v["id"].as_str().unwrap().to_owned();
+        t.drain().await;
+        assert_eq!(social::stub::posts(&outbox).len(), 1);
+        let (s, tl) = api
+            .get(&format!("/api/v1/articles/{}/timeline", enc(&id)), &api.read)
+            .await;
+        assert_eq!(s, 200, "{tl}");
+        assert_eq!(tl["article"], id.as_str());
+        let locale = |l: &str| -> Value {
+            tl["locales"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["locale"] == l)
+                .unwrap_or_else(|| panic!("no {l} in {tl}"))
+                .clone()
+        };
+        // en: three feeds with the stored ETags, a ping per feed, the post.
+        let en = locale("en");
+        let feeds = en["feeds"].as_array().unwrap();
+        assert_eq!(feeds.len(), 3, "{en}");
+        for f in feeds {
+            let path = f["path"].as_str().unwrap();
+            let doc = t.app.cache.get(path).unwrap();
+            assert_eq!(f["etag"], doc.etag.as_str(), "{path}");
+            assert_eq!(f["shows"], "shown");
+        }
+        let pings = en["websub"].as_array().unwrap();
+        assert_eq!(pings.len(), 3, "{en}");
+        assert!(pings.iter().all(|p| p["state"] == "done" && p["hub"] == hub.url.as_str()), "{en}");
+        let posts = en["social"].as_array().unwrap();
+        assert_eq!(posts.len(), 1, "{en}");
+        assert_eq!(posts[0]["account"], "en-stub");
+        assert_eq!(posts[0]["platform"], "stub");
+        assert_eq!(posts[0]["state"], "posted");
+        assert_eq!(posts[0]["job_state"], "done");
+        assert!(posts[0]["remote_url"].as_str().is_some_and(|u| !u.is_empty()) || posts[0]["remote_id"].is_string(), "{posts:?}");
+        assert!(posts[0]["last_error"].is_null());
+        // Digests: the extension point for email, empty until it records deliveries.
+        assert_eq!(en["digests"], serde_json::json!([]));
+        // ja has no translation: its feeds show the en fallback.
+        let ja = locale("ja");
+        assert!(ja["feeds"].as_array().unwrap().iter().all(|f| f["shows"] == "fallback:en"), "{ja}");
+        // Per translation states.
+        assert!(tl["translations"].as_array().unwrap().iter().all(|x| x["state"] == "live"));
+        // `bridgecast status ARTICLE` prints the same rows.
+        let text = bridgecast::status::report(&t.app, Some(&id)).await.unwrap();
+        for f in feeds {
+            assert!(text.contains(f["path"].as_str().unwrap()) && text.contains(f["etag"].as_str().unwrap()), "{text}");
+        }
+        assert!(text.contains("websub") && text.contains("en-stub") && text.contains("posted"), "{text}");
+        assert!(text.contains("social posts: 1") && text.contains("digests: 0"), "{text}");
+        // Slugs work too.
+        let (s, _) = api.get("/api/v1/articles/timeline-camp/timeline", &api.read).await;
+        assert_eq!(s, 200);
+        let (s, v) = api.get("/api/v1/articles/nothing/timeline", &api.read).await;
+        assert_eq!((s, v["error"]["code"].as_str()), (404, Some("not_found")));
+        let r = api.c.get(api.url(&format!("/api/v1/articles/{}/timeline", enc(&id)))).send().await.unwrap();
+        assert_eq!(body(r).await.0, 401);
+    }
+}
