@@ -379,8 +379,14 @@ async fn store_items(
         if let Some(old) = existing.filter(|_| known.is_some()) {
             // The same item with new content: a correction of the same entry.
             t.published_at = old.published_at;
-            t.slug = old.slug;
-            t.updated_at = Some(entry.updated.unwrap_or(now).max(old.published_at));
+            t.slug = old.slug.clone();
+            // The upstream's own update time when it moved on, else when we noticed.
+            t.updated_at = Some(
+                entry
+                    .updated
+                    .filter(|u| *u > old.modified() && *u <= now)
+                    .unwrap_or(now),
+            );
             t.correction = Some("Updated at the source.".into());
         }
         t.source_hash = content::hash_translation(&t);

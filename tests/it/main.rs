@@ -2,6 +2,7 @@
 
 mod admin_api;
 mod admin_status;
+mod admin_ingest;
 mod binary;
 mod config;
 mod content;

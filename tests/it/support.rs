@@ -95,6 +95,12 @@ impl TestApp {
         Self::builder().build().await
     }
 
+    /// The test clock's time.
+    pub fn clock_now(&self) -> DateTime<Utc> {
+        use bridgecast::clock::Clock;
+        self.clock.now()
+    }
+
     /// Runs every due job.
     pub async fn drain(&self) -> usize {
         jobs::drain(&self.app).await.expect("jobs run")
