@@ -378,7 +378,11 @@ async fn tokens(config: Config, cmd: TokensCommand) -> Result<ExitCode> {
             eprintln!(
                 "token {} ({}) created with scopes {}; it is shown once, store it now:",
                 row.id,
-                if row.name.is_empty() { "unnamed" } else { &row.name },
+                if row.name.is_empty() {
+                    "unnamed"
+                } else {
+                    &row.name
+                },
                 row.scopes.join(" ")
             );
             println!("{token}");

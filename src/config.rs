@@ -17,6 +17,7 @@ const NOT_CONFIG: &[&str] = &[
     "TEST_POSTGRES",
     "REQUIRE_PEERS",
     "PEERS_DIR",
+    "KEEP_SCREENSHOTS",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

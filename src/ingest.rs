@@ -222,10 +222,7 @@ async fn poll_one(
     if let Some(lm) = &row.last_modified {
         req = req.header(reqwest::header::IF_MODIFIED_SINCE, lm);
     }
-    let mut resp = req
-        .send()
-        .await
-        .map_err(|e| PollError::new(describe(&e)))?;
+    let mut resp = req.send().await.map_err(|e| PollError::new(describe(&e)))?;
     let now = app.now();
     let status = resp.status();
     let headers = resp.headers().clone();
@@ -281,7 +278,11 @@ async fn poll_one(
     )
     .await
     {
-        Err(_) => return Err(PollError::new("parsing took longer than ingest.parse_timeout_ms")),
+        Err(_) => {
+            return Err(PollError::new(
+                "parsing took longer than ingest.parse_timeout_ms",
+            ));
+        }
         Ok(Err(e)) => return Err(PollError::new(format!("parser failed: {e}"))),
         Ok(Ok(Err(e))) => return Err(PollError::new(format!("not a feed: {e}"))),
         Ok(Ok(Ok(f))) => f,
@@ -345,7 +346,10 @@ async fn store_items(
             )[..12],
         );
         let known = app.store.ingest_item(&src.url, &key).await?;
-        if known.as_ref().is_some_and(|k| k.content_hash == content_hash) {
+        if known
+            .as_ref()
+            .is_some_and(|k| k.content_hash == content_hash)
+        {
             continue;
         }
         let article_id = match &known {
@@ -420,7 +424,10 @@ fn group_key(
     match src.matching {
         Match::Id => Some(key.to_owned()),
         Match::LinkPattern => {
-            let pattern = src.link_pattern.as_deref()?.replace("{locale}", &src.locale);
+            let pattern = src
+                .link_pattern
+                .as_deref()?
+                .replace("{locale}", &src.locale);
             let (prefix, suffix) = pattern.split_once("{key}")?;
             let k = link?.strip_prefix(prefix)?.strip_suffix(suffix)?;
             (!k.is_empty()).then(|| k.to_owned())
@@ -478,9 +485,7 @@ pub fn plain_text(html: &str) -> String {
 }
 
 fn header_str(h: &reqwest::header::HeaderMap, name: reqwest::header::HeaderName) -> Option<String> {
-    h.get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+    h.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
 }
 
 /// `Cache-Control: max-age=N` (`no-cache`/`no-store` mean none).
@@ -493,7 +498,11 @@ pub fn cache_max_age(h: &reqwest::header::HeaderMap) -> Option<Duration> {
             return None;
         }
         if let Some(n) = d.strip_prefix("max-age=") {
-            age = n.trim_matches('"').parse::<i64>().ok().map(Duration::seconds);
+            age = n
+                .trim_matches('"')
+                .parse::<i64>()
+                .ok()
+                .map(Duration::seconds);
         }
     }
     age.filter(|d| *d > Duration::zero())
@@ -590,9 +599,8 @@ impl reqwest::dns::Resolve for PublicOnly {
         let host = name.as_str().to_owned();
         let private_ok = self.allowed_private_host.as_deref() == Some(host.as_str());
         Box::pin(async move {
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .collect();
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             let ok: Vec<SocketAddr> = addrs
                 .into_iter()
                 .filter(|a| private_ok || is_public(a.ip()))
@@ -621,7 +629,11 @@ fn client(cfg: &IngestConfig, allow_private: bool, own_host: &str) -> Result<req
         }
     });
     Ok(reqwest::Client::builder()
-        .user_agent(concat!("bridgecast/", env!("CARGO_PKG_VERSION"), " (ingest)"))
+        .user_agent(concat!(
+            "bridgecast/",
+            env!("CARGO_PKG_VERSION"),
+            " (ingest)"
+        ))
         .connect_timeout(std::time::Duration::from_secs(cfg.connect_timeout_secs))
         .timeout(std::time::Duration::from_secs(cfg.timeout_secs))
         .redirect(policy)
@@ -676,6 +688,9 @@ mod tests {
         h.insert("cache-control", "no-cache, max-age=600".parse().unwrap());
         assert_eq!(cache_max_age(&h), None);
         h.insert("retry-after", "120".parse().unwrap());
-        assert_eq!(retry_after(&h, DateTime::<Utc>::default()), Some(Duration::seconds(120)));
+        assert_eq!(
+            retry_after(&h, DateTime::<Utc>::default()),
+            Some(Duration::seconds(120))
+        );
     }
 }

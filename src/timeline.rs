@@ -91,7 +91,11 @@ pub struct DigestRow {
 }
 
 /// The state a reader would see, for views.
-pub fn state_of(t: &Translation, live_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> &'static str {
+pub fn state_of(
+    t: &Translation,
+    live_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> &'static str {
     if t.retracted_at.is_some_and(|r| r <= now) {
         "retracted"
     } else if t.status == Status::Draft {
@@ -156,13 +160,15 @@ pub async fn build(app: &App, which: &str) -> Result<Option<Timeline>> {
     let pings = app.store.jobs_with_prefix("websub:").await?;
     let mut locales: BTreeMap<String, LocaleTimeline> = BTreeMap::new();
     let entry = |locales: &mut BTreeMap<String, LocaleTimeline>, l: &str| {
-        locales.entry(l.to_owned()).or_insert_with(|| LocaleTimeline {
-            locale: l.to_owned(),
-            feeds: vec![],
-            websub: vec![],
-            social: vec![],
-            digests: vec![],
-        });
+        locales
+            .entry(l.to_owned())
+            .or_insert_with(|| LocaleTimeline {
+                locale: l.to_owned(),
+                feeds: vec![],
+                websub: vec![],
+                social: vec![],
+                digests: vec![],
+            });
     };
     for c in app.channels().iter() {
         for l in &c.locales {
@@ -186,7 +192,10 @@ pub async fn build(app: &App, which: &str) -> Result<Option<Timeline>> {
             for f in Format::ALL {
                 let path = feed::feed_path(&c.id, l, None, f);
                 let topic = app.site().url(&path);
-                for j in pings.iter().filter(|j| j.key.ends_with(&format!(":{topic}"))) {
+                for j in pings
+                    .iter()
+                    .filter(|j| j.key.ends_with(&format!(":{topic}")))
+                {
                     let hub = j
                         .key
                         .strip_prefix("websub:")

@@ -159,10 +159,7 @@ async fn api_owned(app: &SharedApp, id: &str) -> Result<Vec<Translation>, ApiErr
     if let Some(t) = ts.iter().find(|t| t.source != "api") {
         return Err(ApiError::conflict(
             "not_api_managed",
-            format!(
-                "article {id:?} comes from {}; change it there",
-                t.source
-            ),
+            format!("article {id:?} comes from {}; change it there", t.source),
         ));
     }
     Ok(ts)
@@ -214,7 +211,7 @@ fn check_locale(
     input: &TranslationInput,
     i: usize,
 ) -> Result<(), ApiError> {
-    if !channel.locales.iter().any(|l| *l == input.locale) {
+    if !channel.locales.contains(&input.locale) {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "unknown_locale",
@@ -412,7 +409,10 @@ pub async fn create(
     {
         return Err(ApiError::invalid(
             "slug",
-            format!("{}/{} is already article {}", t.channel, t.slug, t.article_id),
+            format!(
+                "{}/{} is already article {}",
+                t.channel, t.slug, t.article_id
+            ),
         ));
     }
     save(&app, &ts).await?;
@@ -456,7 +456,10 @@ pub async fn update(
     ApiJson(input): ApiJson<ArticleInput>,
 ) -> Result<Json<ArticleView>, ApiError> {
     if input.id.as_deref().is_some_and(|i| i != id) {
-        return Err(ApiError::invalid("id", "the id in the body differs from the path"));
+        return Err(ApiError::invalid(
+            "id",
+            "the id in the body differs from the path",
+        ));
     }
     let existing = api_owned(&app, &id).await?;
     let mut ts = build(&app, &input, &id, &existing)?;
@@ -576,7 +579,10 @@ pub async fn retract(
     let now = app.now();
     let mut ts = api_owned(&app, &id).await?;
     if ts.iter().all(|t| t.retracted_at.is_some()) {
-        return Err(ApiError::conflict("retracted", "the article is already retracted"));
+        return Err(ApiError::conflict(
+            "retracted",
+            "the article is already retracted",
+        ));
     }
     for t in ts.iter_mut().filter(|t| t.retracted_at.is_none()) {
         t.retracted_at = Some(now);

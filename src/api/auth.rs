@@ -103,9 +103,7 @@ pub async fn verify(store: &Store, token: &str) -> Result<Option<TokenRow>> {
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 /// Checks that `token` is live and holds `scope`: 401 when it is missing or not a live

@@ -124,7 +124,9 @@ fn row_to_token(r: &sqlx::any::AnyRow) -> Result<TokenRow> {
         hash: r.try_get("hash")?,
         scopes: scopes.split_whitespace().map(str::to_owned).collect(),
         created_at: from_millis(r.try_get("created_at")?),
-        last_used_at: r.try_get::<Option<i64>, _>("last_used_at")?.map(from_millis),
+        last_used_at: r
+            .try_get::<Option<i64>, _>("last_used_at")?
+            .map(from_millis),
         revoked_at: r.try_get::<Option<i64>, _>("revoked_at")?.map(from_millis),
     })
 }

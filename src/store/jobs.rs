@@ -261,9 +261,8 @@ impl Store {
 
     /// Jobs whose key starts with `prefix`, oldest first.
     pub async fn jobs_with_prefix(&self, prefix: &str) -> Result<Vec<JobRow>> {
-        let sql = format!(
-            "SELECT {JOB_COLUMNS} FROM jobs WHERE key LIKE $1 ORDER BY created_at, id"
-        );
+        let sql =
+            format!("SELECT {JOB_COLUMNS} FROM jobs WHERE key LIKE $1 ORDER BY created_at, id");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(format!("{}%", prefix.replace('%', "")))
             .fetch_all(&self.pool)

@@ -16,7 +16,12 @@ pub struct Api {
 
 impl Api {
     pub async fn start(db: Db) -> Api {
-        Self::with(TestApp::builder().db(db).config(|c| c.api.max_body_bytes = 4096)).await
+        Self::with(
+            TestApp::builder()
+                .db(db)
+                .config(|c| c.api.max_body_bytes = 4096),
+        )
+        .await
     }
 
     pub async fn with(b: crate::support::Builder) -> Api {
@@ -73,7 +78,8 @@ impl Api {
     }
 
     pub async fn post(&self, path: &str, json: Option<Value>) -> (u16, Value) {
-        self.send(reqwest::Method::POST, path, &self.write, json).await
+        self.send(reqwest::Method::POST, path, &self.write, json)
+            .await
     }
 }
 
@@ -116,7 +122,12 @@ pub fn article(slug: &str, published_at: &str) -> Value {
 
 fn assert_error(v: &Value, code: &str) {
     assert_eq!(v["error"]["code"], code, "{v}");
-    assert!(v["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{v}"
+    );
 }
 
 #[tokio::test]
@@ -131,14 +142,23 @@ async fn admin_api_refuses_with_json_errors() {
         let (_, v) = body(r).await;
         assert_error(&v, "unauthorized");
         // Unknown, malformed and revoked tokens.
-        for bad in ["bc_000000000000_00", "nonsense", &api.read.replace('a', "b")] {
+        for bad in [
+            "bc_000000000000_00",
+            "nonsense",
+            &api.read.replace('a', "b"),
+        ] {
             let (s, v) = api.get("/api/v1/articles", bad).await;
             assert_eq!(s, 401, "{bad}: {v}");
             assert_error(&v, "invalid_token");
         }
         // The wrong scope is refused before the body is even read.
         let (s, v) = api
-            .send(reqwest::Method::POST, "/api/v1/articles", &api.read, Some(json!({})))
+            .send(
+                reqwest::Method::POST,
+                "/api/v1/articles",
+                &api.read,
+                Some(json!({})),
+            )
             .await;
         assert_eq!(s, 403, "{v}");
         assert_error(&v, "insufficient_scope");
@@ -223,17 +243,27 @@ async fn admin_api_refuses_with_json_errors() {
         let mut a = article("camp", "2026-11-28T10:00:00Z");
         a["translations"][0]["status"] = json!("published");
         let (s, v) = api.post("/api/v1/articles", Some(a)).await;
-        assert_eq!((s, v["error"]["field"].as_str()), (422, Some("translations[0].status")));
+        assert_eq!(
+            (s, v["error"]["field"].as_str()),
+            (422, Some("translations[0].status"))
+        );
         // Unknown endpoints and methods are JSON too.
         let (s, v) = api.get("/api/v1/nothing-here", &api.read).await;
         assert_eq!(s, 404);
         assert_error(&v, "not_found");
         let (s, v) = api
-            .send(reqwest::Method::DELETE, "/api/v1/articles", &api.write, None)
+            .send(
+                reqwest::Method::DELETE,
+                "/api/v1/articles",
+                &api.write,
+                None,
+            )
             .await;
         assert_eq!(s, 405, "{v}");
         assert_error(&v, "method_not_allowed");
-        let (s, v) = api.get("/api/v1/articles/tag%3Anone%2C2026%3Ax", &api.read).await;
+        let (s, v) = api
+            .get("/api/v1/articles/tag%3Anone%2C2026%3Ax", &api.read)
+            .await;
         assert_eq!(s, 404);
         assert_error(&v, "not_found");
         // CORS is off: a preflight gets no Access-Control-Allow-Origin.
@@ -248,7 +278,14 @@ async fn admin_api_refuses_with_json_errors() {
         assert!(r.headers().get("access-control-allow-origin").is_none());
         // A revoked token stops working.
         let id = api.read.split('_').nth(1).unwrap().to_owned();
-        assert!(api.t.app.store.revoke_token(&id, api.t.clock.now()).await.unwrap());
+        assert!(
+            api.t
+                .app
+                .store
+                .revoke_token(&id, api.t.clock.now())
+                .await
+                .unwrap()
+        );
         let (s, _) = api.get("/api/v1/articles", &api.read).await;
         assert_eq!(s, 401);
         // Nothing was written by any of the refusals.
@@ -270,18 +307,38 @@ async fn admin_api_article_lifecycle_reaches_the_feeds() {
         let t = &api.t;
         // Scheduled for tomorrow: stored, not in any feed.
         let (s, v) = api
-            .post("/api/v1/articles", Some(article("robot-camp", "2026-11-29T09:00:00Z")))
+            .post(
+                "/api/v1/articles",
+                Some(article("robot-camp", "2026-11-29T09:00:00Z")),
+            )
             .await;
         assert_eq!(s, 201, "{db:?}: {v}");
         let id = v["id"].as_str().unwrap().to_owned();
-        assert!(id.starts_with("tag:feeds.example.org,2026-11-28:news/robot-camp"), "{id}");
+        assert!(
+            id.starts_with("tag:feeds.example.org,2026-11-28:news/robot-camp"),
+            "{id}"
+        );
         assert_eq!(v["source"], "api");
         let en = &v["translations"][1];
-        assert_eq!((en["locale"].as_str(), en["state"].as_str()), (Some("en"), Some("scheduled")));
-        assert!(!en["body_html"].as_str().unwrap().contains("<script"), "{en}");
-        assert!(en["body_html"].as_str().unwrap().contains("<strong>build</strong>"));
+        assert_eq!(
+            (en["locale"].as_str(), en["state"].as_str()),
+            (Some("en"), Some("scheduled"))
+        );
+        assert!(
+            !en["body_html"].as_str().unwrap().contains("<script"),
+            "{en}"
+        );
+        assert!(
+            en["body_html"]
+                .as_str()
+                .unwrap()
+                .contains("<strong>build</strong>")
+        );
         t.drain().await;
-        assert!(!t.doc("/feeds/news/en/atom.xml").contains("Robotics camp opens"));
+        assert!(
+            !t.doc("/feeds/news/en/atom.xml")
+                .contains("Robotics camp opens")
+        );
         // Creating it again is a conflict.
         let mut again = article("robot-camp", "2026-11-29T09:00:00Z");
         again["id"] = json!(id);
@@ -294,20 +351,39 @@ async fn admin_api_article_lifecycle_reaches_the_feeds() {
         t.drain().await;
         let (_, v) = api.get(&path, &api.read).await;
         assert!(
-            v["translations"].as_array().unwrap().iter().all(|t| t["state"] == "live"),
+            v["translations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|t| t["state"] == "live"),
             "{v}"
         );
-        assert!(t.doc("/feeds/news/en/atom.xml").contains("Robotics camp opens"));
-        assert!(t.doc("/feeds/news/de/rss.xml").contains("Robotik-Camp eröffnet"));
+        assert!(
+            t.doc("/feeds/news/en/atom.xml")
+                .contains("Robotics camp opens")
+        );
+        assert!(
+            t.doc("/feeds/news/de/rss.xml")
+                .contains("Robotik-Camp eröffnet")
+        );
         // Locales without a translation fall back as the channel says.
-        assert!(t.doc("/feeds/news/ja/feed.json").contains("Robotics camp opens"));
+        assert!(
+            t.doc("/feeds/news/ja/feed.json")
+                .contains("Robotics camp opens")
+        );
         // Update: new title, article-level fields kept in step.
         let mut upd = article("robot-camp", "2026-11-28T12:00:00Z");
-        upd["translations"] = json!([{"locale": "en", "title": "Robotics camp opens its doors", "body": "More."}]);
-        let (s, v) = api.send(reqwest::Method::PUT, &path, &api.write, Some(upd)).await;
+        upd["translations"] =
+            json!([{"locale": "en", "title": "Robotics camp opens its doors", "body": "More."}]);
+        let (s, v) = api
+            .send(reqwest::Method::PUT, &path, &api.write, Some(upd))
+            .await;
         assert_eq!(s, 200, "{v}");
         t.drain().await;
-        assert!(t.doc("/feeds/news/en/atom.xml").contains("Robotics camp opens its doors"));
+        assert!(
+            t.doc("/feeds/news/en/atom.xml")
+                .contains("Robotics camp opens its doors")
+        );
         // Correct: updated_at and the note.
         t.clock.advance(chrono::Duration::hours(1));
         let (s, v) = api
@@ -343,20 +419,38 @@ async fn admin_api_article_lifecycle_reaches_the_feeds() {
         assert_eq!((s, v["error"]["field"].as_str()), (422, Some("note")));
         // A re-scan of the content folder keeps the API's article.
         t.resync().await;
-        assert!(t.doc("/feeds/news/en/atom.xml").contains("Robotics camp opens its doors"));
+        assert!(
+            t.doc("/feeds/news/en/atom.xml")
+                .contains("Robotics camp opens its doors")
+        );
         // List and fetch.
         let (s, list) = api.get("/api/v1/articles?channel=news", &api.read).await;
         assert_eq!(s, 200);
-        assert!(list.as_array().unwrap().iter().any(|a| a["id"] == id.as_str()));
-        let (_, list) = api.get("/api/v1/articles?channel=science-tech", &api.read).await;
-        assert!(list.as_array().unwrap().iter().all(|a| a["channel"] == "science-tech"));
+        assert!(
+            list.as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a["id"] == id.as_str())
+        );
+        let (_, list) = api
+            .get("/api/v1/articles?channel=science-tech", &api.read)
+            .await;
+        assert!(
+            list.as_array()
+                .unwrap()
+                .iter()
+                .all(|a| a["channel"] == "science-tech")
+        );
         // Retract: a tombstone replaces the entry.
         let (s, v) = api.post(&format!("{path}/retract"), None).await;
         assert_eq!(s, 200, "{v}");
         t.drain().await;
         let atom = t.doc("/feeds/news/en/atom.xml");
         assert!(!atom.contains("Robotics camp opens its doors"), "{atom}");
-        assert!(atom.contains("deleted-entry") && atom.contains(&id), "no tombstone");
+        assert!(
+            atom.contains("deleted-entry") && atom.contains(&id),
+            "no tombstone"
+        );
         let (s, v) = api.post(&format!("{path}/retract"), None).await;
         assert_eq!(s, 409, "{v}");
         let (s, _) = api.post(&format!("{path}/publish"), None).await;
@@ -394,7 +488,13 @@ async fn admin_api_jobs_list_retry_and_cancel() {
         // A job whose payload no worker can read dies at once.
         t.app
             .store
-            .enqueue_now("broken:1", "mystery", "{}", bridgecast::store::EnqueueMode::Coalesce, now)
+            .enqueue_now(
+                "broken:1",
+                "mystery",
+                "{}",
+                bridgecast::store::EnqueueMode::Coalesce,
+                now,
+            )
             .await
             .unwrap();
         t.drain().await;
@@ -407,7 +507,12 @@ async fn admin_api_jobs_list_retry_and_cancel() {
             .find(|j| j["key"] == "broken:1")
             .unwrap_or_else(|| panic!("{db:?}: {dead}"))
             .clone();
-        assert!(job["last_error"].as_str().unwrap().contains("unreadable payload"));
+        assert!(
+            job["last_error"]
+                .as_str()
+                .unwrap()
+                .contains("unreadable payload")
+        );
         let id = job["id"].as_i64().unwrap();
         let (s, v) = api.post(&format!("/api/v1/jobs/{id}/cancel"), None).await;
         assert_eq!(s, 409, "{v}");
@@ -420,17 +525,35 @@ async fn admin_api_jobs_list_retry_and_cancel() {
         assert_eq!(v["last_error"], "cancelled by an operator");
         let (s, pending) = api.get("/api/v1/jobs?state=pending", &api.read).await;
         assert_eq!(s, 200);
-        assert!(pending.as_array().unwrap().iter().all(|j| j["state"] == "pending"));
+        assert!(
+            pending
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|j| j["state"] == "pending")
+        );
         let (s, all) = api.get("/api/v1/jobs?limit=5", &api.read).await;
         assert_eq!((s, all.as_array().unwrap().len()), (200, 5));
         let (s, v) = api.get("/api/v1/jobs?state=sleeping", &api.read).await;
-        assert_eq!((s, v["error"]["field"].as_str()), (400, Some("state")), "{v}");
+        assert_eq!(
+            (s, v["error"]["field"].as_str()),
+            (400, Some("state")),
+            "{v}"
+        );
         let (s, _) = api.post("/api/v1/jobs/999999/retry", None).await;
         assert_eq!(s, 404);
         let (s, v) = api
-            .send(reqwest::Method::POST, &format!("/api/v1/jobs/{id}/retry"), &api.read, None)
+            .send(
+                reqwest::Method::POST,
+                &format!("/api/v1/jobs/{id}/retry"),
+                &api.read,
+                None,
+            )
             .await;
-        assert_eq!((s, v["error"]["code"].as_str()), (403, Some("insufficient_scope")));
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (403, Some("insufficient_scope"))
+        );
         let (s, v) = api.get("/api/v1/ingest", &api.read).await;
         assert_eq!((s, v), (200, json!([])));
     }
@@ -456,7 +579,12 @@ fn refs<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
 async fn admin_openapi_document_matches_the_routes_and_is_valid_openapi_3() {
     let api = Api::start(Db::Sqlite).await;
     // Served without a token, as JSON.
-    let r = api.c.get(api.url("/api/v1/openapi.json")).send().await.unwrap();
+    let r = api
+        .c
+        .get(api.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap();
     let (s, doc) = body(r).await;
     assert_eq!(s, 200);
     // Routes and document list the same operations.
@@ -465,7 +593,9 @@ async fn admin_openapi_document_matches_the_routes_and_is_valid_openapi_3() {
             .into_iter()
             .map(|(m, p)| (m.as_str().to_ascii_lowercase(), p.to_owned()))
             .collect();
-    let methods = ["get", "put", "post", "delete", "patch", "options", "head", "trace"];
+    let methods = [
+        "get", "put", "post", "delete", "patch", "options", "head", "trace",
+    ];
     let paths = doc["paths"].as_object().expect("paths");
     let mut documented = std::collections::BTreeSet::new();
     for (p, item) in paths {
@@ -478,11 +608,17 @@ async fn admin_openapi_document_matches_the_routes_and_is_valid_openapi_3() {
     assert_eq!(served, documented, "routes and OpenAPI document differ");
     assert!(served.iter().all(|(_, p)| p.starts_with("/api/v1/")));
     // Structure of an OpenAPI 3 document.
-    assert!(doc["openapi"].as_str().unwrap().starts_with("3."), "{}", doc["openapi"]);
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3."),
+        "{}",
+        doc["openapi"]
+    );
     assert!(!doc["info"]["title"].as_str().unwrap().is_empty());
     assert!(!doc["info"]["version"].as_str().unwrap().is_empty());
     let schemas = doc["components"]["schemas"].as_object().expect("schemas");
-    let schemes = doc["components"]["securitySchemes"].as_object().expect("securitySchemes");
+    let schemes = doc["components"]["securitySchemes"]
+        .as_object()
+        .expect("securitySchemes");
     assert_eq!(schemes["bearer"]["scheme"], "bearer");
     let mut op_ids = std::collections::BTreeSet::new();
     for (p, item) in paths {
@@ -490,31 +626,46 @@ async fn admin_openapi_document_matches_the_routes_and_is_valid_openapi_3() {
         for (m, op) in item.as_object().unwrap() {
             let at = format!("{m} {p}");
             if let Some(id) = op["operationId"].as_str() {
-                assert!(op_ids.insert(id.to_owned()), "{at}: duplicate operationId {id}");
+                assert!(
+                    op_ids.insert(id.to_owned()),
+                    "{at}: duplicate operationId {id}"
+                );
             }
-            let responses = op["responses"].as_object().unwrap_or_else(|| panic!("{at}: responses"));
+            let responses = op["responses"]
+                .as_object()
+                .unwrap_or_else(|| panic!("{at}: responses"));
             assert!(!responses.is_empty(), "{at}");
             for (code, r) in responses {
-                assert!(code == "default" || (code.len() == 3 && code.parse::<u16>().is_ok()), "{at}: {code}");
+                assert!(
+                    code == "default" || (code.len() == 3 && code.parse::<u16>().is_ok()),
+                    "{at}: {code}"
+                );
                 assert!(r["description"].is_string(), "{at} {code}: description");
             }
             // Each {param} of the path is declared as a required path parameter.
             for seg in p.split('/').filter(|s| s.starts_with('{')) {
                 let name = seg.trim_matches(['{', '}']);
                 let declared = op["parameters"].as_array().is_some_and(|ps| {
-                    ps.iter().any(|x| x["name"] == name && x["in"] == "path" && x["required"] == true)
+                    ps.iter()
+                        .any(|x| x["name"] == name && x["in"] == "path" && x["required"] == true)
                 });
                 assert!(declared, "{at}: path parameter {name} is not declared");
             }
             for x in op["parameters"].as_array().into_iter().flatten() {
                 if x["in"] == "path" {
                     let name = x["name"].as_str().unwrap();
-                    assert!(p.contains(&format!("{{{name}}}")), "{at}: path parameter {name} is not in the path");
+                    assert!(
+                        p.contains(&format!("{{{name}}}")),
+                        "{at}: path parameter {name} is not in the path"
+                    );
                 }
             }
             for req in op["security"].as_array().into_iter().flatten() {
                 for scheme in req.as_object().unwrap().keys() {
-                    assert!(schemes.contains_key(scheme), "{at}: unknown scheme {scheme}");
+                    assert!(
+                        schemes.contains_key(scheme),
+                        "{at}: unknown scheme {scheme}"
+                    );
                 }
             }
         }
@@ -557,7 +708,10 @@ async fn admin_openapi_document_matches_the_routes_and_is_valid_openapi_3() {
         ),
         Err(e) => {
             use std::io::Write;
-            let _ = writeln!(std::io::stderr(), "SKIPPED openapi-spec-validator: no python3: {e}");
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED openapi-spec-validator: no python3: {e}"
+            );
         }
     }
 }

@@ -47,14 +47,21 @@ async fn en(State(s): State<Shared>, h: HeaderMap) -> Response {
     }
     if h.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(u.en_etag.as_str()) {
         u.en_not_modified += 1;
-        return (StatusCode::NOT_MODIFIED, [(header::ETAG, u.en_etag.clone())]).into_response();
+        return (
+            StatusCode::NOT_MODIFIED,
+            [(header::ETAG, u.en_etag.clone())],
+        )
+            .into_response();
     }
     u.en_full += 1;
     (
         [
             (header::CONTENT_TYPE, "application/rss+xml".to_owned()),
             (header::ETAG, u.en_etag.clone()),
-            (header::LAST_MODIFIED, "Fri, 27 Nov 2026 08:00:00 GMT".to_owned()),
+            (
+                header::LAST_MODIFIED,
+                "Fri, 27 Nov 2026 08:00:00 GMT".to_owned(),
+            ),
         ],
         rss(&u.en_title),
     )
@@ -69,7 +76,10 @@ async fn upstream() -> (String, u16, Shared) {
     }));
     let app = axum::Router::new()
         .route("/en.xml", get(en))
-        .route("/de.json", get(|| async { ([(header::CONTENT_TYPE, "application/feed+json")], JSON_DE) }))
+        .route(
+            "/de.json",
+            get(|| async { ([(header::CONTENT_TYPE, "application/feed+json")], JSON_DE) }),
+        )
         .route(
             "/redirect",
             get(|h: HeaderMap| async move {
@@ -78,7 +88,10 @@ async fn upstream() -> (String, u16, Shared) {
                 axum::response::Redirect::temporary(&format!("http://127.0.0.1:{port}/en.xml"))
             }),
         )
-        .route("/garbage", get(|| async { "<html><body>Gateway says hello</body>" }))
+        .route(
+            "/garbage",
+            get(|| async { "<html><body>Gateway says hello</body>" }),
+        )
         .route(
             "/slow",
             get(|| async {
@@ -86,10 +99,19 @@ async fn upstream() -> (String, u16, Shared) {
                 "too late"
             }),
         )
-        .route("/huge", get(|| async { format!("<rss>{}</rss>", " ".repeat(200_000)) }))
+        .route(
+            "/huge",
+            get(|| async { format!("<rss>{}</rss>", " ".repeat(200_000)) }),
+        )
         .route(
             "/busy",
-            get(|| async { (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "120")], "busy") }),
+            get(|| async {
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [(header::RETRY_AFTER, "120")],
+                    "busy",
+                )
+            }),
         )
         .route(
             "/private.xml",
@@ -155,16 +177,42 @@ async fn admin_ingest_polls_conditionally_and_turns_changes_into_corrections() {
         assert!(atom.contains("Harbour delegation arrives"), "{atom}");
         assert!(atom.contains("No guid here"));
         assert!(!atom.contains("steal()"), "HTML is sanitised");
-        assert!(atom.contains("https://up.example/more"), "relative links made absolute");
-        assert!(t.doc("/feeds/news/de/atom.xml").contains("Hafendelegation eingetroffen"));
+        assert!(
+            atom.contains("https://up.example/more"),
+            "relative links made absolute"
+        );
+        assert!(
+            t.doc("/feeds/news/de/atom.xml")
+                .contains("Hafendelegation eingetroffen")
+        );
         assert!(!t.doc("/feeds/news/de/atom.xml").contains("onerror"));
         // One article in two languages: the shared id matched them.
         let all = t.app.store.all_translations().await.unwrap();
-        let harbour: Vec<_> = all.iter().filter(|x| x.source.starts_with("ingest:") && x.slug == all.iter().find(|y| y.title == "Harbour delegation arrives").unwrap().slug).collect();
+        let harbour: Vec<_> = all
+            .iter()
+            .filter(|x| {
+                x.source.starts_with("ingest:")
+                    && x.slug
+                        == all
+                            .iter()
+                            .find(|y| y.title == "Harbour delegation arrives")
+                            .unwrap()
+                            .slug
+            })
+            .collect();
         assert_eq!(harbour.len(), 2, "{harbour:#?}");
         assert_eq!(harbour[0].article_id, harbour[1].article_id);
-        let before = all.iter().filter(|x| x.source.starts_with("ingest:")).count();
-        assert!(up.lock().unwrap().accept_encoding.iter().all(|a| a.contains("gzip") && a.contains("br")));
+        let before = all
+            .iter()
+            .filter(|x| x.source.starts_with("ingest:"))
+            .count();
+        assert!(
+            up.lock()
+                .unwrap()
+                .accept_encoding
+                .iter()
+                .all(|a| a.contains("gzip") && a.contains("br"))
+        );
         // The second poll revalidates: 304, nothing downloaded, nothing changed.
         let r = poll(&t, true).await;
         assert_eq!((r.not_modified, r.changed), (1, 0), "{r:?}");
@@ -186,17 +234,32 @@ async fn admin_ingest_polls_conditionally_and_turns_changes_into_corrections() {
         let r = poll(&t, true).await;
         assert_eq!(r.changed, 1, "{r:?}");
         let all = t.app.store.all_translations().await.unwrap();
-        assert_eq!(all.iter().filter(|x| x.source.starts_with("ingest:")).count(), before);
+        assert_eq!(
+            all.iter()
+                .filter(|x| x.source.starts_with("ingest:"))
+                .count(),
+            before
+        );
         let corrected = all
             .iter()
             .find(|x| x.title == "Harbour delegation arrives a day early")
             .expect("corrected translation");
         assert_eq!(corrected.article_id, harbour[0].article_id);
         assert_eq!(corrected.updated_at, Some(t.clock_now()));
-        assert_eq!(corrected.published_at, harbour.iter().find(|h| h.locale == "en").unwrap().published_at);
+        assert_eq!(
+            corrected.published_at,
+            harbour
+                .iter()
+                .find(|h| h.locale == "en")
+                .unwrap()
+                .published_at
+        );
         assert!(corrected.correction.is_some());
         let atom = t.doc("/feeds/news/en/atom.xml");
-        assert!(atom.contains("a day early") && !atom.contains("Harbour delegation arrives</title>"), "{atom}");
+        assert!(
+            atom.contains("a day early") && !atom.contains("Harbour delegation arrives</title>"),
+            "{atom}"
+        );
         // A content re-scan keeps ingested articles.
         t.resync().await;
         assert!(t.doc("/feeds/news/en/atom.xml").contains("a day early"));
@@ -214,7 +277,11 @@ async fn admin_ingest_refuses_bad_sources_and_reports_them_while_others_publish(
             ("busy", format!("{base}/busy"), true),
             ("private", format!("{base}/private.xml"), false),
             // Permission covers the source's own host, not where it redirects.
-            ("redirect", format!("http://localhost:{port}/redirect"), true),
+            (
+                "redirect",
+                format!("http://localhost:{port}/redirect"),
+                true,
+            ),
             ("scheme", "file:///etc/passwd".to_owned(), true),
         ];
         let mut toml = format!(
@@ -229,7 +296,10 @@ async fn admin_ingest_refuses_bad_sources_and_reports_them_while_others_publish(
         let r = poll(&t, false).await;
         assert_eq!((r.polled, r.failed), (8, 7), "{db:?}: {r:?}");
         // The good source published.
-        assert!(t.doc("/feeds/news/en/atom.xml").contains("Harbour delegation arrives"));
+        assert!(
+            t.doc("/feeds/news/en/atom.xml")
+                .contains("Harbour delegation arrives")
+        );
         let sources = t.app.store.ingest_sources().await.unwrap();
         let err = |suffix: &str| {
             let s = source(&sources, suffix);
@@ -242,20 +312,36 @@ async fn admin_ingest_refuses_bad_sources_and_reports_them_while_others_publish(
         assert!(err("/huge").contains("max_bytes"));
         assert!(err("/busy").contains("503"));
         assert!(err("/private.xml").contains("private, loopback or link-local"));
-        assert_eq!(up.lock().unwrap().private_hits, 0, "a refused source is never contacted");
+        assert_eq!(
+            up.lock().unwrap().private_hits,
+            0,
+            "a refused source is never contacted"
+        );
         let e = err("/redirect");
-        assert!(e.contains("redirect refused") && e.contains("127.0.0.1"), "{e}");
+        assert!(
+            e.contains("redirect refused") && e.contains("127.0.0.1"),
+            "{e}"
+        );
         assert!(err("/etc/passwd").contains("only http and https"));
         // Retry-After is respected: the busy source waits, the others are polled again.
         let busy = source(&sources, "/busy");
-        assert_eq!(busy.next_poll_at, Some(t.clock_now() + chrono::Duration::seconds(120)));
+        assert_eq!(
+            busy.next_poll_at,
+            Some(t.clock_now() + chrono::Duration::seconds(120))
+        );
         let r = poll(&t, false).await;
         assert_eq!((r.skipped, r.polled), (1, 7), "{r:?}");
         // Status shows the broken sources.
         let status = bridgecast::status::report(&t.app, None).await.unwrap();
-        assert!(status.contains("ingest sources:") && status.contains("not a feed"), "{status}");
+        assert!(
+            status.contains("ingest sources:") && status.contains("not a feed"),
+            "{status}"
+        );
         // The scheduled job does the same through the queue.
-        bridgecast::jobs::Job::PollIngest.submit(&t.app).await.unwrap();
+        bridgecast::jobs::Job::PollIngest
+            .submit(&t.app)
+            .await
+            .unwrap();
         t.drain().await;
         let job = t.app.store.job("poll_ingest").await.unwrap().unwrap();
         assert_eq!(job.state, bridgecast::store::JobState::Done);
@@ -279,6 +365,14 @@ async fn admin_ingest_redirects_are_followed_within_the_same_host() {
     )
     .await;
     let r = poll(&t, false).await;
-    assert_eq!(r.failed, 0, "{r:?}: {:?}", t.app.store.ingest_sources().await.unwrap());
-    assert!(t.doc("/feeds/news/en/atom.xml").contains("Harbour delegation arrives"));
+    assert_eq!(
+        r.failed,
+        0,
+        "{r:?}: {:?}",
+        t.app.store.ingest_sources().await.unwrap()
+    );
+    assert!(
+        t.doc("/feeds/news/en/atom.xml")
+            .contains("Harbour delegation arrives")
+    );
 }
