@@ -276,6 +276,17 @@ fn validate(config: &Config) -> ExitCode {
     let i18n = crate::i18n::I18n::new();
     let mut problems = loaded.problems.clone();
     for c in &loaded.channels {
+        // A broken source does not stop the channel: it is reported here and, at run
+        // time, on the source's status.
+        for src in &c.ingest {
+            if let Err(message) = crate::ingest::check_source(src, &c.locales) {
+                problems.push(content::Problem {
+                    path: c.dir.join("feed.toml"),
+                    line: 1,
+                    message: format!("ingest: {message}"),
+                });
+            }
+        }
         for l in &c.locales {
             for id in [&c.title_msg, &c.description_msg] {
                 if i18n.try_msg(l, id, &[]).is_none() {

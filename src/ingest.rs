@@ -95,6 +95,31 @@ pub struct SourceConfig {
     pub allow_private: bool,
 }
 
+/// Checks an `[[ingest]]` declaration against the channel's locales (`validate` reports
+/// it; a poll records it on the source and goes on with the others).
+pub fn check_source(src: &SourceConfig, locales: &[String]) -> Result<(), String> {
+    match url::Url::parse(&src.url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {}
+        Ok(_) => return Err(format!("{:?}: only http and https URLs", src.url)),
+        Err(e) => return Err(format!("{:?}: {e}", src.url)),
+    }
+    if !locales.contains(&src.locale) {
+        return Err(format!(
+            "locale {:?} is not one of the channel's locales",
+            src.locale
+        ));
+    }
+    if src.matching == Match::LinkPattern
+        && !src
+            .link_pattern
+            .as_deref()
+            .is_some_and(|p| p.contains("{key}"))
+    {
+        return Err("match = \"link-pattern\" needs link_pattern with {key}".into());
+    }
+    Ok(())
+}
+
 /// What one poll of every source did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct PollReport {
@@ -192,22 +217,7 @@ async fn poll_one(
     row: &mut IngestSource,
 ) -> Result<Polled, PollError> {
     let cfg = &app.config.ingest;
-    if !channel.locales.contains(&src.locale) {
-        return Err(PollError::new(format!(
-            "locale {:?} is not one of channel {:?}'s locales",
-            src.locale, channel.id
-        )));
-    }
-    if src.matching == Match::LinkPattern
-        && !src
-            .link_pattern
-            .as_deref()
-            .is_some_and(|p| p.contains("{key}"))
-    {
-        return Err(PollError::new(
-            "match = \"link-pattern\" needs link_pattern with {key}",
-        ));
-    }
+    check_source(src, &channel.locales).map_err(PollError::new)?;
     let url = url::Url::parse(&src.url).map_err(|e| PollError::new(format!("url: {e}")))?;
     let own_host = url.host_str().unwrap_or_default().to_owned();
     check_target(&url, src.allow_private, &own_host).map_err(PollError::new)?;

@@ -715,3 +715,76 @@ async fn admin_openapi_document_matches_the_routes_and_is_valid_openapi_3() {
         }
     }
 }
+
+#[tokio::test]
+async fn admin_tokens_are_created_once_listed_without_secrets_and_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_bridgecast"))
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let out = run(&[
+        "tokens",
+        "create",
+        "--scope",
+        "read",
+        "--scope",
+        "articles:write",
+        "--name",
+        "ci",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(token.starts_with("bc_") && token.len() > 70, "{token}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("shown once"));
+    let (id, secret) = token["bc_".len()..].split_once('_').unwrap();
+    let out = run(&["tokens", "create", "--scope", "everything"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown scope"));
+    let list = String::from_utf8(run(&["tokens", "list"]).stdout).unwrap();
+    assert!(
+        list.contains(id)
+            && list.contains("ci")
+            && list.contains("read articles:write")
+            && list.contains("live"),
+        "{list}"
+    );
+    assert!(!list.contains(secret));
+    // Only a digest is stored.
+    for f in std::fs::read_dir(dir.path().join("data")).unwrap() {
+        let bytes = std::fs::read(f.unwrap().path()).unwrap();
+        assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()));
+    }
+    let url = format!(
+        "sqlite://{}",
+        dir.path().join("data/bridgecast.db").display()
+    );
+    let store = bridgecast::store::Store::connect(&url).await.unwrap();
+    let row = auth::verify(&store, &token)
+        .await
+        .unwrap()
+        .expect("live token");
+    assert_eq!(row.scopes, ["read", "articles:write"]);
+    assert!(
+        auth::verify(&store, &format!("bc_{id}_{}", "0".repeat(64)))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let out = run(&["tokens", "revoke", id]);
+    assert!(out.status.success());
+    assert!(auth::verify(&store, &token).await.unwrap().is_none());
+    assert!(
+        String::from_utf8(run(&["tokens", "list"]).stdout)
+            .unwrap()
+            .contains("revoked")
+    );
+    assert_eq!(run(&["tokens", "revoke", id]).status.code(), Some(1));
+}

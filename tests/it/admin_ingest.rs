@@ -376,3 +376,149 @@ async fn admin_ingest_redirects_are_followed_within_the_same_host() {
             .contains("Harbour delegation arrives")
     );
 }
+
+/// Serves fixed documents by path.
+async fn static_server(docs: Vec<(&'static str, &'static str, String)>) -> String {
+    let mut r = axum::Router::new();
+    for (path, ct, body) in docs {
+        r = r.route(
+            path,
+            get(move || async move { ([(header::CONTENT_TYPE, ct)], body) }),
+        );
+    }
+    serve_router(r).await
+}
+
+fn atom_entry(id: &str, title: &str, links: &[(&str, &str)]) -> String {
+    let links: String = links
+        .iter()
+        .map(|(href, lang)| {
+            format!("<link rel=\"alternate\" href=\"{href}\" hreflang=\"{lang}\"/>")
+        })
+        .collect();
+    format!(
+        r#"<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><id>urn:f:{id}</id>
+<updated>2026-11-27T08:00:00Z</updated><entry><id>{id}</id><title>{title}</title>{links}
+<updated>2026-11-27T08:00:00Z</updated><summary>s</summary></entry></feed>"#
+    )
+}
+
+fn rss_item(title: &str, link: &str) -> String {
+    format!(
+        r#"<rss version="2.0"><channel><title>t</title><link>https://up.example/</link><description>d</description>
+<item><title>{title}</title><link>{link}</link><description>x</description><pubDate>Fri, 27 Nov 2026 08:00:00 GMT</pubDate></item></channel></rss>"#
+    )
+}
+
+/// The ingested articles, as (article id, locale, title).
+async fn ingested(t: &TestApp) -> Vec<(String, String, String)> {
+    let mut v: Vec<_> = t
+        .app
+        .store
+        .all_translations()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|x| x.source.starts_with("ingest:"))
+        .map(|x| (x.article_id, x.locale, x.title))
+        .collect();
+    v.sort();
+    v
+}
+
+#[tokio::test]
+async fn admin_ingest_matches_translations_by_link_pattern_and_hreflang() {
+    let base = static_server(vec![
+        (
+            "/lp/en.xml",
+            "application/rss+xml",
+            rss_item("Harbour", "https://up.example/en/harbour"),
+        ),
+        (
+            "/lp/de.xml",
+            "application/rss+xml",
+            rss_item("Hafen", "https://up.example/de/harbour"),
+        ),
+        (
+            "/hl/en.xml",
+            "application/atom+xml",
+            atom_entry(
+                "urn:en:1",
+                "Bridge",
+                &[
+                    ("https://up.example/en/1", "en"),
+                    ("https://up.example/zh/1", "zh-Hans"),
+                ],
+            ),
+        ),
+        (
+            "/hl/ja.xml",
+            "application/atom+xml",
+            atom_entry(
+                "urn:ja:1",
+                "Hashi",
+                &[
+                    ("https://up.example/ja/1", "ja"),
+                    ("https://up.example/zh/1", "zh-Hans"),
+                ],
+            ),
+        ),
+    ])
+    .await;
+    let pattern = "link_pattern = \"https://up.example/{locale}/{key}\"\nmatch = \"link-pattern\"";
+    let t = app_with_sources(
+        Db::Sqlite,
+        &format!(
+            "\n[[ingest]]\nurl = \"{base}/lp/en.xml\"\nlocale = \"en\"\nallow_private = true\n{pattern}\n\
+             \n[[ingest]]\nurl = \"{base}/lp/de.xml\"\nlocale = \"de\"\nallow_private = true\n{pattern}\n\
+             \n[[ingest]]\nurl = \"{base}/hl/en.xml\"\nlocale = \"en\"\nallow_private = true\nmatch = \"hreflang\"\n\
+             \n[[ingest]]\nurl = \"{base}/hl/ja.xml\"\nlocale = \"ja\"\nallow_private = true\nmatch = \"hreflang\"\n"
+        ),
+    )
+    .await;
+    let r = poll(&t, false).await;
+    assert_eq!(
+        (r.failed, r.changed),
+        (0, 4),
+        "{r:?}: {:?}",
+        t.app.store.ingest_sources().await.unwrap()
+    );
+    let got = ingested(&t).await;
+    let id_of = |title: &str| got.iter().find(|g| g.2 == title).unwrap().0.clone();
+    assert_eq!(id_of("Harbour"), id_of("Hafen"), "{got:?}");
+    assert_eq!(id_of("Bridge"), id_of("Hashi"), "{got:?}");
+    assert_ne!(id_of("Harbour"), id_of("Bridge"));
+    // The German feed now links the English translation as its alternate.
+    let de = t.doc("/feeds/news/de/atom.xml");
+    assert!(
+        de.contains("Hafen") && de.contains("hreflang=\"en\""),
+        "{de}"
+    );
+}
+
+#[tokio::test]
+async fn admin_ingest_problems_in_feed_toml_are_reported_by_validate() {
+    let t = app_with_sources(
+        Db::Sqlite,
+        "\n[[ingest]]\nurl = \"gopher://up.example/feed\"\nlocale = \"en\"\n\
+         \n[[ingest]]\nurl = \"https://up.example/feed\"\nlocale = \"fr\"\n",
+    )
+    .await;
+    // The channel still loads and publishes.
+    assert!(t.doc("/feeds/news/en/atom.xml").contains("<entry>"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bridgecast"))
+        .arg("validate")
+        .env("BRIDGECAST_CONTENT_DIR", &t.content)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("ingest: \"gopher://up.example/feed\": only http and https"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ingest: locale \"fr\" is not one of the channel's locales"),
+        "{text}"
+    );
+}
