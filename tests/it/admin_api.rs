@@ -788,3 +788,45 @@ async fn admin_tokens_are_created_once_listed_without_secrets_and_revoked() {
     );
     assert_eq!(run(&["tokens", "revoke", id]).status.code(), Some(1));
 }
+
+#[tokio::test]
+async fn admin_api_every_protected_route_refuses_missing_tokens_and_wrong_scopes() {
+    for db in engines() {
+        let api = Api::start(db).await;
+        let (_, audience) = auth::create(
+            &api.t.app.store,
+            "audience",
+            &[Scope::AudienceWrite],
+            api.t.clock_now(),
+        )
+        .await
+        .unwrap();
+        let routes = bridgecast::api::route_table(&api.t.app);
+        assert!(routes.len() >= 12);
+        for (method, path) in routes {
+            if path == "/api/v1/openapi.json" {
+                continue;
+            }
+            let path = path.replace("{id}", "1");
+            let m = reqwest::Method::from_bytes(method.as_str().as_bytes()).unwrap();
+            let r = api
+                .c
+                .request(m.clone(), api.url(&path))
+                .send()
+                .await
+                .unwrap();
+            let (s, v) = body(r).await;
+            assert_eq!(s, 401, "{db:?} {method} {path}: {v}");
+            assert_error(&v, "unauthorized");
+            // A token with an unrelated scope is forbidden everywhere.
+            let (s, v) = api.send(m.clone(), &path, &audience, None).await;
+            assert_eq!(s, 403, "{method} {path}: {v}");
+            assert_error(&v, "insufficient_scope");
+            // A read-only token may not write.
+            if method != axum::http::Method::GET {
+                let (s, v) = api.send(m, &path, &api.read, None).await;
+                assert_eq!(s, 403, "{method} {path}: {v}");
+            }
+        }
+    }
+}

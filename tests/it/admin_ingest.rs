@@ -89,6 +89,22 @@ async fn upstream() -> (String, u16, Shared) {
             }),
         )
         .route(
+            "/gz.xml",
+            get(|| async {
+                use std::io::Write;
+                let mut e = flate2::write::GzEncoder::new(vec![], flate2::Compression::default());
+                e.write_all(rss("Compressed harbour news").as_bytes())
+                    .unwrap();
+                (
+                    [
+                        (header::CONTENT_TYPE, "application/rss+xml"),
+                        (header::CONTENT_ENCODING, "gzip"),
+                    ],
+                    e.finish().unwrap(),
+                )
+            }),
+        )
+        .route(
             "/garbage",
             get(|| async { "<html><body>Gateway says hello</body>" }),
         )
@@ -285,7 +301,8 @@ async fn admin_ingest_refuses_bad_sources_and_reports_them_while_others_publish(
             ("scheme", "file:///etc/passwd".to_owned(), true),
         ];
         let mut toml = format!(
-            "\n[[ingest]]\nurl = \"{base}/en.xml\"\nlocale = \"en\"\nallow_private = true\n"
+            "\n[[ingest]]\nurl = \"{base}/en.xml\"\nlocale = \"en\"\nallow_private = true\n\
+             \n[[ingest]]\nurl = \"{base}/gz.xml\"\nlocale = \"ja\"\nallow_private = true\n"
         );
         for (_, url, allow) in &bad {
             toml.push_str(&format!(
@@ -294,13 +311,17 @@ async fn admin_ingest_refuses_bad_sources_and_reports_them_while_others_publish(
         }
         let t = app_with_sources(db, &toml).await;
         let r = poll(&t, false).await;
-        assert_eq!((r.polled, r.failed), (8, 7), "{db:?}: {r:?}");
-        // The good source published.
+        let sources = t.app.store.ingest_sources().await.unwrap();
+        assert_eq!((r.polled, r.failed), (9, 7), "{db:?}: {r:?} {sources:#?}");
+        // The good sources published, the gzip-encoded one too.
         assert!(
             t.doc("/feeds/news/en/atom.xml")
                 .contains("Harbour delegation arrives")
         );
-        let sources = t.app.store.ingest_sources().await.unwrap();
+        assert!(
+            t.doc("/feeds/news/ja/atom.xml")
+                .contains("Compressed harbour news")
+        );
         let err = |suffix: &str| {
             let s = source(&sources, suffix);
             assert_eq!(s.last_status.as_deref(), Some("error"), "{s:?}");
@@ -330,7 +351,7 @@ async fn admin_ingest_refuses_bad_sources_and_reports_them_while_others_publish(
             Some(t.clock_now() + chrono::Duration::seconds(120))
         );
         let r = poll(&t, false).await;
-        assert_eq!((r.skipped, r.polled), (1, 7), "{r:?}");
+        assert_eq!((r.skipped, r.polled), (1, 8), "{r:?}");
         // Status shows the broken sources.
         let status = bridgecast::status::report(&t.app, None).await.unwrap();
         assert!(
