@@ -285,7 +285,7 @@ pub fn router(app: &SharedApp) -> Router<SharedApp> {
         .route("/api/v1", any(unknown))
         .route("/api/v1/", any(unknown))
         .route("/api/v1/{*rest}", any(unknown))
-        .layer(middleware::map_response(json_method_not_allowed))
+        .layer(middleware::map_response(json_errors))
         .layer(DefaultBodyLimit::max(app.config.api.max_body_bytes))
 }
 
@@ -293,20 +293,40 @@ async fn unknown() -> ApiError {
     ApiError::not_found("no such API endpoint; see /api/v1/openapi.json")
 }
 
-/// axum answers a known path with the wrong method by an empty 405; give it our body.
-async fn json_method_not_allowed(resp: Response) -> Response {
-    if resp.status() != StatusCode::METHOD_NOT_ALLOWED
-        || resp.headers().contains_key(header::CONTENT_TYPE)
-    {
+/// Whatever axum itself refuses (a wrong method, a path or query parameter of the wrong
+/// type) comes back as plain text; give it our JSON body so every refusal looks alike.
+async fn json_errors(resp: Response) -> Response {
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
         return resp;
     }
     let allow = resp.headers().get(header::ALLOW).cloned();
-    let mut out = ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        "this endpoint does not take that method",
-    )
-    .into_response();
+    let text = axum::body::to_bytes(resp.into_body(), 16 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let code = match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::UNPROCESSABLE_ENTITY => "invalid",
+        s if s.is_server_error() => "internal",
+        _ => "refused",
+    };
+    let message = if status == StatusCode::METHOD_NOT_ALLOWED {
+        "this endpoint does not take that method".to_owned()
+    } else if status.is_server_error() || text.is_empty() {
+        status.canonical_reason().unwrap_or("refused").to_owned()
+    } else {
+        text
+    };
+    let mut out = ApiError::new(status, code, message).into_response();
     if let Some(a) = allow {
         out.headers_mut().insert(header::ALLOW, a);
     }
@@ -323,7 +343,13 @@ async fn guard(State(g): State<Guard>, mut req: Request, next: Next) -> Response
     match auth::authorize(&g.app, req.headers(), g.scope).await {
         Ok(token) => {
             req.extensions_mut().insert(token);
-            next.run(req).await
+            // A panicking handler becomes a JSON 500, never a dropped connection or a
+            // panic message.
+            match tokio::spawn(next.run(req)).await {
+                Ok(resp) => resp,
+                Err(e) => ApiError::from(anyhow::anyhow!("admin API handler panicked: {e}"))
+                    .into_response(),
+            }
         }
         Err(e) => e.into_response(),
     }

@@ -540,6 +540,19 @@ async fn admin_api_jobs_list_retry_and_cancel() {
             (400, Some("state")),
             "{v}"
         );
+        // A path or query parameter of the wrong type is a JSON 400 too.
+        let (s, v) = api.post("/api/v1/jobs/seven/retry", None).await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (400, Some("bad_request")),
+            "{v}"
+        );
+        let (s, v) = api.get("/api/v1/jobs?limit=many", &api.read).await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (400, Some("bad_request")),
+            "{v}"
+        );
         let (s, _) = api.post("/api/v1/jobs/999999/retry", None).await;
         assert_eq!(s, 404);
         let (s, v) = api
