@@ -43,6 +43,8 @@ pub struct IngestConfig {
     /// Longest wait a source may ask for (`Retry-After`, `max-age`), in seconds.
     /// Default: 86400.
     pub max_wait_secs: u64,
+    /// Sources fetched at once. Default: 4.
+    pub concurrency: usize,
 }
 
 impl Default for IngestConfig {
@@ -55,6 +57,7 @@ impl Default for IngestConfig {
             max_redirects: 5,
             parse_timeout_ms: 2000,
             max_wait_secs: 86_400,
+            concurrency: 4,
         }
     }
 }
@@ -133,9 +136,12 @@ pub struct PollReport {
 
 /// Polls every source of every channel that is due (all of them with `force`).
 pub async fn poll_all(app: &App, force: bool) -> Result<PollReport> {
+    use futures_util::StreamExt;
     let mut report = PollReport::default();
     let now = app.now();
-    for c in app.channels().iter() {
+    let channels = app.channels();
+    let mut due = vec![];
+    for c in channels.iter() {
         for src in &c.ingest {
             let prev = app.store.ingest_source(&src.url).await?;
             if !force
@@ -147,40 +153,63 @@ pub async fn poll_all(app: &App, force: bool) -> Result<PollReport> {
                 report.skipped += 1;
                 continue;
             }
-            report.polled += 1;
-            let mut row = prev.unwrap_or_else(|| IngestSource {
-                url: src.url.clone(),
-                ..IngestSource::default()
-            });
-            row.channel = c.id.clone();
-            row.locale = src.locale.clone();
-            row.last_polled_at = Some(now);
-            row.next_poll_at = None;
-            match poll_one(app, c, src, &mut row).await {
-                Ok(Polled::NotModified) => {
-                    report.not_modified += 1;
-                    row.last_status = Some("not-modified".into());
-                    row.last_error = None;
-                }
-                Ok(Polled::Changed(n)) => {
-                    report.changed += n;
-                    row.last_status = Some("ok".into());
-                    row.last_error = None;
-                }
-                Err(e) => {
-                    report.failed += 1;
-                    tracing::warn!(source = %src.url, error = %e.message, "ingest source failed");
-                    row.last_status = Some("error".into());
-                    row.last_error = Some(e.message);
-                    if let Some(wait) = e.retry_after {
-                        row.next_poll_at = Some(now + wait);
-                    }
-                }
-            }
-            app.store.record_ingest_poll(&row).await?;
+            due.push((c.clone(), src.clone(), prev));
+        }
+    }
+    // Sources are fetched a few at a time, so one slow source costs its own timeout,
+    // not everyone's.
+    let mut polls = futures_util::stream::iter(due)
+        .map(move |(c, src, prev)| poll_and_record(app, c, src, prev, now))
+        .buffer_unordered(app.config.ingest.concurrency.max(1));
+    while let Some(outcome) = polls.next().await {
+        report.polled += 1;
+        match outcome? {
+            Ok(Polled::NotModified) => report.not_modified += 1,
+            Ok(Polled::Changed(n)) => report.changed += n,
+            Err(()) => report.failed += 1,
         }
     }
     Ok(report)
+}
+
+/// Polls one source and records the outcome on its row. The outer error is the store
+/// failing; the inner one is the source failing (already recorded).
+async fn poll_and_record(
+    app: &App,
+    c: Channel,
+    src: SourceConfig,
+    prev: Option<IngestSource>,
+    now: DateTime<Utc>,
+) -> Result<Result<Polled, ()>> {
+    let mut row = prev.unwrap_or_else(|| IngestSource {
+        url: src.url.clone(),
+        ..IngestSource::default()
+    });
+    row.channel = c.id.clone();
+    row.locale = src.locale.clone();
+    row.last_polled_at = Some(now);
+    row.next_poll_at = None;
+    let outcome = match poll_one(app, &c, &src, &mut row).await {
+        Ok(p) => {
+            row.last_status = Some(match p {
+                Polled::NotModified => "not-modified".into(),
+                Polled::Changed(_) => "ok".into(),
+            });
+            row.last_error = None;
+            Ok(p)
+        }
+        Err(e) => {
+            tracing::warn!(source = %src.url, error = %e.message, "ingest source failed");
+            row.last_status = Some("error".into());
+            row.last_error = Some(e.message);
+            if let Some(wait) = e.retry_after {
+                row.next_poll_at = Some(now + wait);
+            }
+            Err(())
+        }
+    };
+    app.store.record_ingest_poll(&row).await?;
+    Ok(outcome)
 }
 
 enum Polled {
