@@ -140,6 +140,11 @@ pub async fn poll_all(app: &App, force: bool) -> Result<PollReport> {
     let mut report = PollReport::default();
     let now = app.now();
     let channels = app.channels();
+    let declared: Vec<String> = channels
+        .iter()
+        .flat_map(|c| c.ingest.iter().map(|s| s.url.clone()))
+        .collect();
+    app.store.forget_ingest_sources(&declared).await?;
     let mut due = vec![];
     for c in channels.iter() {
         for src in &c.ingest {

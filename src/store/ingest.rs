@@ -92,6 +92,22 @@ impl Store {
         Ok(())
     }
 
+    /// Forgets the poll state of sources no longer declared (their items stay, so a
+    /// source declared again does not duplicate its articles). Returns how many.
+    pub async fn forget_ingest_sources(&self, declared: &[String]) -> Result<u64> {
+        let mut removed = 0;
+        for s in self.ingest_sources().await? {
+            if !declared.contains(&s.url) {
+                removed += sqlx::query("DELETE FROM ingest_sources WHERE url = $1")
+                    .bind(&s.url)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
+            }
+        }
+        Ok(removed)
+    }
+
     pub async fn ingest_item(&self, source_url: &str, key: &str) -> Result<Option<IngestItem>> {
         let row = sqlx::query(
             "SELECT source_url, item_key, article_id, locale, content_hash FROM ingest_items \

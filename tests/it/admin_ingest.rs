@@ -62,6 +62,7 @@ async fn en(State(s): State<Shared>, h: HeaderMap) -> Response {
                 header::LAST_MODIFIED,
                 "Fri, 27 Nov 2026 08:00:00 GMT".to_owned(),
             ),
+            (header::CACHE_CONTROL, "public, max-age=600".to_owned()),
         ],
         rss(&u.en_title),
     )
@@ -222,6 +223,19 @@ async fn admin_ingest_polls_conditionally_and_turns_changes_into_corrections() {
             .iter()
             .filter(|x| x.source.starts_with("ingest:"))
             .count();
+        // Cache-Control: max-age is respected: the en source is not asked again for
+        // ten minutes, the de source (no max-age) is.
+        let en_src = source(&t.app.store.ingest_sources().await.unwrap(), "/en.xml");
+        assert_eq!(
+            en_src.next_poll_at,
+            Some(t.clock_now() + chrono::Duration::seconds(600))
+        );
+        let r = poll(&t, false).await;
+        assert_eq!((r.skipped, r.polled), (1, 1), "{r:?}");
+        {
+            let u = up.lock().unwrap();
+            assert_eq!(u.en_full + u.en_not_modified, 1);
+        }
         assert!(
             up.lock()
                 .unwrap()
@@ -344,14 +358,15 @@ async fn admin_ingest_refuses_bad_sources_and_reports_them_while_others_publish(
             "{e}"
         );
         assert!(err("/etc/passwd").contains("only http and https"));
-        // Retry-After is respected: the busy source waits, the others are polled again.
+        // Retry-After is respected: the busy source waits, the failing ones are polled again.
         let busy = source(&sources, "/busy");
         assert_eq!(
             busy.next_poll_at,
             Some(t.clock_now() + chrono::Duration::seconds(120))
         );
         let r = poll(&t, false).await;
-        assert_eq!((r.skipped, r.polled), (1, 8), "{r:?}");
+        // (The en source asked for ten minutes with max-age as well.)
+        assert_eq!((r.skipped, r.polled), (2, 7), "{r:?}");
         // Status shows the broken sources.
         let status = bridgecast::status::report(&t.app, None).await.unwrap();
         assert!(
@@ -542,4 +557,22 @@ async fn admin_ingest_problems_in_feed_toml_are_reported_by_validate() {
         text.contains("ingest: locale \"fr\" is not one of the channel's locales"),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn admin_ingest_forgets_sources_no_longer_declared() {
+    let (base, _, _) = upstream().await;
+    let t = app_with_sources(
+        Db::Sqlite,
+        &format!("\n[[ingest]]\nurl = \"{base}/garbage\"\nlocale = \"en\"\nallow_private = true\n"),
+    )
+    .await;
+    poll(&t, false).await;
+    assert_eq!(t.app.store.ingest_sources().await.unwrap().len(), 1);
+    let path = t.content.join("news/feed.toml");
+    let toml = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, &toml[..toml.find("\n[[ingest]]").unwrap()]).unwrap();
+    t.resync().await;
+    poll(&t, false).await;
+    assert!(t.app.store.ingest_sources().await.unwrap().is_empty());
 }
