@@ -373,6 +373,19 @@ async fn admin_ingest_refuses_bad_sources_and_reports_them_while_others_publish(
             status.contains("ingest sources:") && status.contains("not a feed"),
             "{status}"
         );
+        // So do the metrics.
+        let metrics = crate::support::client()
+            .get(format!("{}/metrics", crate::support::serve(&t.app).await))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            metrics.contains("bridgecast_ingest_sources_failing 7"),
+            "{metrics}"
+        );
         // The scheduled job does the same through the queue.
         bridgecast::jobs::Job::PollIngest
             .submit(&t.app)
