@@ -306,6 +306,27 @@ fn build(
     Ok(out)
 }
 
+/// Refuses a channel/slug that another article already has (page addresses must stay
+/// unique).
+async fn slug_free(app: &SharedApp, input: &ArticleInput, id: &str) -> Result<(), ApiError> {
+    if let Some(t) = app
+        .store
+        .all_translations()
+        .await?
+        .into_iter()
+        .find(|t| t.channel == input.channel && t.slug == input.slug && t.article_id != id)
+    {
+        return Err(ApiError::invalid(
+            "slug",
+            format!(
+                "{}/{} is already article {}",
+                t.channel, t.slug, t.article_id
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn new_id(app: &SharedApp, input: &ArticleInput) -> String {
     let host = url::Url::parse(app.config.base())
         .ok()
@@ -400,21 +421,7 @@ pub async fn create(
         ));
     }
     let ts = build(&app, &input, &id, &[])?;
-    if let Some(t) = app
-        .store
-        .all_translations()
-        .await?
-        .into_iter()
-        .find(|t| t.channel == input.channel && t.slug == input.slug)
-    {
-        return Err(ApiError::invalid(
-            "slug",
-            format!(
-                "{}/{} is already article {}",
-                t.channel, t.slug, t.article_id
-            ),
-        ));
-    }
+    slug_free(&app, &input, &id).await?;
     save(&app, &ts).await?;
     Ok((StatusCode::CREATED, Json(view_of(&app, &id).await?)))
 }
@@ -463,6 +470,7 @@ pub async fn update(
     }
     let existing = api_owned(&app, &id).await?;
     let mut ts = build(&app, &input, &id, &existing)?;
+    slug_free(&app, &input, &id).await?;
     // Channel, slug and topics belong to the article: keep every translation in step.
     let given: Vec<String> = ts.iter().map(|t| t.locale.clone()).collect();
     for e in existing.iter().filter(|e| !given.contains(&e.locale)) {

@@ -384,6 +384,23 @@ async fn admin_api_article_lifecycle_reaches_the_feeds() {
             t.doc("/feeds/news/en/atom.xml")
                 .contains("Robotics camp opens its doors")
         );
+        // Another article's address is refused.
+        let mut clash = article("round-table", "2026-11-28T12:00:00Z");
+        clash["translations"] = json!([{"locale": "en", "title": "x"}]);
+        let (s, v) = api
+            .send(reqwest::Method::PUT, &path, &api.write, Some(clash.clone()))
+            .await;
+        assert_eq!(
+            (s, v["error"]["field"].as_str()),
+            (422, Some("slug")),
+            "{v}"
+        );
+        let (s, v) = api.post("/api/v1/articles", Some(clash)).await;
+        assert_eq!(
+            (s, v["error"]["field"].as_str()),
+            (422, Some("slug")),
+            "{v}"
+        );
         // Correct: updated_at and the note.
         t.clock.advance(chrono::Duration::hours(1));
         let (s, v) = api
