@@ -261,10 +261,13 @@ impl Store {
 
     /// Jobs whose key starts with `prefix`, oldest first.
     pub async fn jobs_with_prefix(&self, prefix: &str) -> Result<Vec<JobRow>> {
-        let sql =
-            format!("SELECT {JOB_COLUMNS} FROM jobs WHERE key LIKE $1 ORDER BY created_at, id");
+        // Not LIKE: `_` and `%` in a key are literal characters.
+        let sql = format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE substr(key, 1, $2) = $1 ORDER BY created_at, id"
+        );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(format!("{}%", prefix.replace('%', "")))
+            .bind(prefix)
+            .bind(i32::try_from(prefix.chars().count()).unwrap_or(i32::MAX))
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(row_to_job).collect()
