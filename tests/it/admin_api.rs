@@ -860,3 +860,99 @@ async fn admin_api_every_protected_route_refuses_missing_tokens_and_wrong_scopes
         }
     }
 }
+
+/// The real daemon: a token made with the CLI, an article posted to the API, the
+/// worker (not the test) publishing it, and the status page answering.
+#[tokio::test]
+async fn admin_api_on_the_real_daemon_publishes_without_a_test_driving_the_queue() {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    crate::support::copy_dir(
+        &crate::support::repo().join("feeds"),
+        &dir.path().join("feeds"),
+    );
+    let port = crate::support::free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bridgecast"))
+        .args([
+            "tokens",
+            "create",
+            "--scope",
+            "read",
+            "--scope",
+            "articles:write",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_bridgecast"))
+        .arg("serve")
+        .current_dir(dir.path())
+        .env("BRIDGECAST_LISTEN", format!("127.0.0.1:{port}"))
+        .env("BRIDGECAST_BASE_URL", &base)
+        .env("BRIDGECAST_SCHEDULER__WATCH", "false")
+        .env("BRIDGECAST_JOBS__POLL_MS", "100")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _daemon = Kill(child);
+    let c = client();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !c
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status() == 200)
+    {
+        assert!(Instant::now() < deadline, "daemon not ready within 60 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let r = c
+        .post(format!("{base}/api/v1/articles"))
+        .bearer_auth(&token)
+        .json(&article("daemon-camp", "2026-01-01T00:00:00Z"))
+        .send()
+        .await
+        .unwrap();
+    let (s, v) = body(r).await;
+    assert_eq!(s, 201, "{v}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let atom = c
+            .get(format!("{base}/feeds/news/de/atom.xml"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if atom.contains("Robotik-Camp eröffnet") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not published within 30 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let r = c
+        .get(format!("{base}/admin"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = c
+        .get(format!("{base}/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
