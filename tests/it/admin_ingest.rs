@@ -589,3 +589,46 @@ async fn admin_ingest_forgets_sources_no_longer_declared() {
     poll(&t, false).await;
     assert!(t.app.store.ingest_sources().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn admin_ingest_command_polls_now_and_prints_each_source() {
+    let (base, _, _) = upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    crate::support::copy_dir(
+        &crate::support::repo().join("feeds"),
+        &dir.path().join("feeds"),
+    );
+    let toml = dir.path().join("feeds/news/feed.toml");
+    let mut text = std::fs::read_to_string(&toml).unwrap();
+    text.push_str(&format!(
+        "\n[[ingest]]\nurl = \"{base}/en.xml\"\nlocale = \"en\"\nallow_private = true\n\
+         \n[[ingest]]\nurl = \"{base}/garbage\"\nlocale = \"de\"\nallow_private = true\n"
+    ));
+    std::fs::write(&toml, text).unwrap();
+    let cwd = dir.path().to_owned();
+    // Off the runtime's thread: the upstream is served by this same runtime.
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_bridgecast"))
+            .arg("ingest")
+            .current_dir(cwd)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a failing source fails the command: {stdout}"
+    );
+    assert!(stdout.contains("/en.xml  news [en]  ok"), "{stdout}");
+    assert!(
+        stdout.contains("/garbage  news [de]  error: not a feed"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("2 polled, 0 not modified, 1 failed, 2 translations"),
+        "{stdout}"
+    );
+}
