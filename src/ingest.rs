@@ -414,7 +414,14 @@ async fn store_items(
             title,
             summary,
             body_html,
-            topics: vec![],
+            // Upstream categories that are bridgecast topics carry over, so topic
+            // channels (`select`) pick the item up.
+            topics: entry
+                .categories
+                .iter()
+                .map(|c| c.term.trim().to_lowercase())
+                .filter(|t| content::TOPICS.contains(&t.as_str()))
+                .collect(),
             status: Status::Approved,
             published_at: published,
             updated_at: None,

@@ -32,6 +32,8 @@ pub struct TranslationState {
     pub published_at: DateTime<Utc>,
     pub live_at: Option<DateTime<Utc>>,
     pub title: String,
+    /// Where it came from: a content file, `api` or `ingest:<url>`.
+    pub source: String,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -147,6 +149,7 @@ pub async fn build(app: &App, which: &str) -> Result<Option<Timeline>> {
                 published_at: t.published_at,
                 live_at,
                 title: t.title.clone(),
+                source: t.source.clone(),
             }
         })
         .collect();

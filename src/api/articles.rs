@@ -50,6 +50,18 @@ pub struct TranslationInput {
     pub status: Option<String>,
     /// Overrides the article's `published_at` for this translation.
     pub published_at: Option<DateTime<Utc>>,
+    /// An image shown with the entry (RSS enclosure, Atom/JSON Feed image).
+    pub image: Option<ImageInput>,
+}
+
+/// An image by absolute URL, with the text that replaces it for readers who cannot see it.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImageInput {
+    /// An absolute http(s) URL.
+    pub url: String,
+    /// Alternative text; required.
+    pub alt: String,
 }
 
 /// A correction: what changed, and optionally new text for some translations.
@@ -89,6 +101,8 @@ pub struct TranslationView {
     pub updated_at: Option<DateTime<Utc>>,
     pub retracted_at: Option<DateTime<Utc>>,
     pub correction: Option<String>,
+    /// The image's absolute URL, if any.
+    pub image: Option<String>,
     /// The article page in this locale.
     pub url: String,
 }
@@ -130,6 +144,7 @@ fn view(app: &SharedApp, ts: &[&Translation], live: &Live) -> ArticleView {
                     updated_at: t.updated_at,
                     retracted_at: t.retracted_at,
                     correction: t.correction.clone(),
+                    image: t.image.as_ref().map(|i| i.url.clone()),
                     url: app
                         .site()
                         .url(&content::article_path(&t.locale, &t.channel, &t.slug)),
@@ -202,6 +217,30 @@ fn fill(
     t.status = parse_status(input.status.as_deref(), at("status"), &input.locale)?;
     if let Some(p) = input.published_at {
         t.published_at = p;
+    }
+    if let Some(img) = &input.image {
+        let ok = url::Url::parse(&img.url)
+            .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
+        if !ok {
+            return Err(ApiError::invalid(
+                at("image.url"),
+                "an image URL is absolute http or https",
+            )
+            .locale(&input.locale));
+        }
+        if img.alt.trim().is_empty() {
+            return Err(ApiError::invalid(
+                at("image.alt"),
+                "describe the image for readers who cannot see it",
+            )
+            .locale(&input.locale));
+        }
+        t.image = Some(content::Image {
+            url: img.url.clone(),
+            alt: img.alt.trim().to_owned(),
+            mime: content::mime_for(img.url.split(['?', '#']).next().unwrap_or("")).to_owned(),
+            length: 0,
+        });
     }
     Ok(())
 }

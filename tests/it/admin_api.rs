@@ -114,7 +114,8 @@ pub fn article(slug: &str, published_at: &str) -> Value {
         "topics": ["education"],
         "published_at": published_at,
         "translations": [
-            {"locale": "en", "title": "Robotics camp opens", "summary": "Forty pupils", "body": "Pupils **build** robots. <script>alert(1)</script>"},
+            {"locale": "en", "title": "Robotics camp opens", "summary": "Forty pupils", "body": "Pupils **build** robots. <script>alert(1)</script>",
+             "image": {"url": "https://img.example/robot-camp.png", "alt": "Pupils around a robot arm"}},
             {"locale": "de", "title": "Robotik-Camp eröffnet", "summary": "Vierzig Schüler", "body": "Schüler bauen Roboter."}
         ]
     })
@@ -241,6 +242,23 @@ async fn admin_api_refuses_with_json_errors() {
             assert_eq!(v["error"]["field"], bad, "{v}");
         }
         let mut a = article("camp", "2026-11-28T10:00:00Z");
+        a["translations"][1]["image"] = json!({"url": "https://img.example/camp.png", "alt": " "});
+        let (s, v) = api.post("/api/v1/articles", Some(a)).await;
+        assert_eq!(
+            (s, v["error"]["field"].as_str()),
+            (422, Some("translations[1].image.alt")),
+            "{v}"
+        );
+        assert_eq!(v["error"]["locale"], "de");
+        let mut a = article("camp", "2026-11-28T10:00:00Z");
+        a["translations"][0]["image"] = json!({"url": "javascript:alert(1)", "alt": "x"});
+        let (s, v) = api.post("/api/v1/articles", Some(a)).await;
+        assert_eq!(
+            (s, v["error"]["field"].as_str()),
+            (422, Some("translations[0].image.url")),
+            "{v}"
+        );
+        let mut a = article("camp", "2026-11-28T10:00:00Z");
         a["translations"][0]["status"] = json!("published");
         let (s, v) = api.post("/api/v1/articles", Some(a)).await;
         assert_eq!(
@@ -365,6 +383,10 @@ async fn admin_api_article_lifecycle_reaches_the_feeds() {
         assert!(
             t.doc("/feeds/news/de/rss.xml")
                 .contains("Robotik-Camp eröffnet")
+        );
+        assert!(
+            t.doc("/feeds/news/en/rss.xml")
+                .contains("https://img.example/robot-camp.png")
         );
         // Locales without a translation fall back as the channel says.
         assert!(

@@ -28,6 +28,7 @@ fn rss(title: &str) -> String {
         r#"<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>Upstream</title><link>https://up.example/</link><description>d</description>
 <item><guid isPermaLink="false">up-1</guid><title>{title}</title><link>https://up.example/en/harbour</link>
+<category>Education</category><category>Harbours</category>
 <description>&lt;p&gt;The delegation &lt;b&gt;arrives&lt;/b&gt;.&lt;script&gt;steal()&lt;/script&gt;&lt;a href="/more"&gt;more&lt;/a&gt;&lt;/p&gt;</description>
 <pubDate>Fri, 27 Nov 2026 08:00:00 GMT</pubDate></item>
 <item><title>No guid here</title><link>https://up.example/en/no-guid</link><description>Linked only.</description>
@@ -219,6 +220,9 @@ async fn admin_ingest_polls_conditionally_and_turns_changes_into_corrections() {
             .collect();
         assert_eq!(harbour.len(), 2, "{harbour:#?}");
         assert_eq!(harbour[0].article_id, harbour[1].article_id);
+        // Categories that are bridgecast topics carry over; others are dropped.
+        let en = harbour.iter().find(|h| h.locale == "en").unwrap();
+        assert_eq!(en.topics, ["education"]);
         let before = all
             .iter()
             .filter(|x| x.source.starts_with("ingest:"))
