@@ -57,6 +57,11 @@ pub enum Command {
     /// Subscribers confirmed elsewhere, imported from CSV.
     #[command(subcommand)]
     Subscribers(SubscribersCommand),
+    /// Admin API tokens: create (shown once), list, revoke.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
+    /// Poll every upstream feed (`[[ingest]]`) now, ignoring their requested waits.
+    Ingest,
 }
 
 #[derive(Debug, Subcommand)]
@@ -101,6 +106,23 @@ pub enum OrgsCommand {
     Import { file: PathBuf },
     /// Write every organisation and contact as CSV (stdout without FILE).
     Export { file: Option<PathBuf> },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Create a token and print it (it is stored hashed and cannot be shown again).
+    Create {
+        /// What the token may do: read, articles:write, audience:write (repeatable).
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        /// A name to recognise it by in `tokens list`.
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    /// List tokens (never their secrets).
+    List,
+    /// Revoke a token by its id (the part after `bc_`, before the next `_`).
+    Revoke { id: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -185,6 +207,8 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         }
         Command::Orgs(OrgsCommand::Import { file }) => orgs_import(config, &file).await,
         Command::Orgs(OrgsCommand::Export { file }) => orgs_export(config, file.as_deref()).await,
+        Command::Tokens(cmd) => tokens(config, cmd).await,
+        Command::Ingest => ingest_now(config).await,
     }
 }
 
@@ -495,6 +519,17 @@ fn validate(config: &Config) -> ExitCode {
     let i18n = crate::i18n::I18n::new();
     let mut problems = loaded.problems.clone();
     for c in &loaded.channels {
+        // A broken source does not stop the channel: it is reported here and, at run
+        // time, on the source's status.
+        for src in &c.ingest {
+            if let Err(message) = crate::ingest::check_source(src, &c.locales) {
+                problems.push(content::Problem {
+                    path: c.dir.join("feed.toml"),
+                    line: 1,
+                    message: format!("ingest: {message}"),
+                });
+            }
+        }
         for l in &c.locales {
             for id in [&c.title_msg, &c.description_msg] {
                 if i18n.try_msg(l, id, &[]).is_none() {
@@ -576,6 +611,89 @@ async fn status(config: Config, article: Option<&str>) -> Result<ExitCode> {
     app.set_content(loaded.channels, loaded.problems);
     print!("{}", crate::status::report(&app, article).await?);
     Ok(ExitCode::SUCCESS)
+}
+
+async fn tokens(config: Config, cmd: TokensCommand) -> Result<ExitCode> {
+    use crate::api::auth;
+    let app = App::new(config, Arc::new(SystemClock)).await?;
+    match cmd {
+        TokensCommand::Create { scopes, name } => {
+            let mut parsed = vec![];
+            for s in &scopes {
+                match crate::api::Scope::parse(s) {
+                    Some(p) => parsed.push(p),
+                    None => {
+                        eprintln!("unknown scope {s:?}; scopes: {}", auth::scope_names());
+                        return Ok(ExitCode::from(2));
+                    }
+                }
+            }
+            let (row, token) = auth::create(&app.store, &name, &parsed, app.now()).await?;
+            eprintln!(
+                "token {} ({}) created with scopes {}; it is shown once, store it now:",
+                row.id,
+                if row.name.is_empty() {
+                    "unnamed"
+                } else {
+                    &row.name
+                },
+                row.scopes.join(" ")
+            );
+            println!("{token}");
+        }
+        TokensCommand::List => {
+            for t in app.store.tokens().await? {
+                let state = match t.revoked_at {
+                    Some(at) => format!("revoked {}", crate::feed::rfc3339(at)),
+                    None => "live".to_owned(),
+                };
+                println!(
+                    "{}  {:<20} {:<34} created {}  last used {}  {state}",
+                    t.id,
+                    t.name,
+                    t.scopes.join(" "),
+                    crate::feed::rfc3339(t.created_at),
+                    t.last_used_at
+                        .map_or("never".to_owned(), crate::feed::rfc3339),
+                );
+            }
+        }
+        TokensCommand::Revoke { id } => {
+            if app.store.revoke_token(&id, app.now()).await? {
+                println!("revoked {id}");
+            } else {
+                eprintln!("no live token {id}");
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn ingest_now(config: Config) -> Result<ExitCode> {
+    let app = App::new(config, Arc::new(SystemClock)).await?;
+    start(&app).await?;
+    let r = crate::ingest::poll_all(&app, true).await?;
+    jobs::drain(&app).await?;
+    for s in app.store.ingest_sources().await? {
+        println!(
+            "{}  {} [{}]  {}{}",
+            s.url,
+            s.channel,
+            s.locale,
+            s.last_status.as_deref().unwrap_or("-"),
+            s.last_error.map(|e| format!(": {e}")).unwrap_or_default()
+        );
+    }
+    println!(
+        "{} polled, {} not modified, {} failed, {} translations added or corrected",
+        r.polled, r.not_modified, r.failed, r.changed
+    );
+    Ok(if r.failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 async fn social_preview(config: Config, article: Option<&str>) -> Result<ExitCode> {

@@ -17,6 +17,7 @@ const NOT_CONFIG: &[&str] = &[
     "TEST_POSTGRES",
     "REQUIRE_PEERS",
     "PEERS_DIR",
+    "KEEP_SCREENSHOTS",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -41,6 +42,8 @@ pub struct Config {
     pub jobs: JobsConfig,
     pub social: crate::social::SocialConfig,
     pub email: crate::email::EmailConfig,
+    pub api: crate::api::ApiConfig,
+    pub ingest: crate::ingest::IngestConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -110,6 +113,8 @@ impl Default for Config {
             jobs: JobsConfig::default(),
             social: crate::social::SocialConfig::default(),
             email: crate::email::EmailConfig::default(),
+            api: crate::api::ApiConfig::default(),
+            ingest: crate::ingest::IngestConfig::default(),
         }
     }
 }

@@ -67,6 +67,8 @@ struct ChannelFile {
     #[serde(default)]
     fallback: BTreeMap<String, Vec<String>>,
     select: Option<Select>,
+    #[serde(default)]
+    ingest: Vec<crate::ingest::SourceConfig>,
 }
 
 fn default_ttl() -> u32 {
@@ -87,6 +89,8 @@ pub struct Channel {
     pub ttl_minutes: u32,
     pub fallback: BTreeMap<String, Vec<String>>,
     pub select: Option<Select>,
+    /// Upstream feeds this channel also takes articles from (`[[ingest]]`).
+    pub ingest: Vec<crate::ingest::SourceConfig>,
     pub dir: PathBuf,
 }
 
@@ -528,6 +532,7 @@ fn load_channel(dir: &Path, file: &Path) -> Result<Channel, Problem> {
         ttl_minutes: def.ttl_minutes,
         fallback: def.fallback,
         select: def.select,
+        ingest: def.ingest,
         dir: dir.to_owned(),
     })
 }
@@ -852,7 +857,7 @@ fn to_utc(d: &toml::value::Datetime) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-fn valid_slug(s: &str) -> bool {
+pub fn valid_slug(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
@@ -895,6 +900,7 @@ mod tests {
             )]
             .into(),
             select: None,
+            ingest: vec![],
             dir: PathBuf::new(),
         }
     }

@@ -21,6 +21,8 @@ pub fn router(app: SharedApp) -> Router {
         .route("/metrics", get(metrics))
         .route("/media/{channel}/{file}", get(media))
         .merge(crate::email::pages::routes())
+        .merge(crate::api::router(&app))
+        .merge(crate::admin_page::router())
         .fallback(cached)
         .layer(middleware::from_fn_with_state(app.clone(), count))
         .with_state(app)
@@ -59,6 +61,11 @@ async fn readyz(State(app): State<SharedApp>) -> Response {
 
 async fn metrics(State(app): State<SharedApp>) -> Response {
     let q = app.store.queue_counts().await.unwrap_or_default();
+    let failing_sources = app.store.ingest_sources().await.map_or(0, |s| {
+        s.iter()
+            .filter(|s| s.last_status.as_deref() == Some("error"))
+            .count()
+    });
     let extra = [
         ("bridgecast_jobs_pending", "Jobs waiting to run.", q.pending),
         (
@@ -71,6 +78,11 @@ async fn metrics(State(app): State<SharedApp>) -> Response {
             "bridgecast_documents_cached",
             "Rendered documents in memory.",
             i64::try_from(app.cache.len()).unwrap_or(0),
+        ),
+        (
+            "bridgecast_ingest_sources_failing",
+            "Upstream feeds whose last poll failed.",
+            i64::try_from(failing_sources).unwrap_or(0),
         ),
         (
             "bridgecast_content_problems",

@@ -26,6 +26,8 @@ pub enum Job {
     PublishDue,
     /// Re-read the content folder.
     SyncContent,
+    /// Poll the upstream feeds that are due (`[[ingest]]` in `feed.toml`).
+    PollIngest,
     /// Tell a WebSub hub that a feed changed.
     WebSubPing { hub: String, topic: String },
     /// Post one translation to one social account (once, ever).
@@ -70,6 +72,7 @@ impl Job {
             Job::RenderPages { locale } => format!("pages:{locale}"),
             Job::PublishDue => "publish_due".into(),
             Job::SyncContent => "sync_content".into(),
+            Job::PollIngest => "poll_ingest".into(),
             Job::WebSubPing { hub, topic } => format!("websub:{hub}:{topic}"),
             Job::PostSocial {
                 article,
@@ -105,6 +108,7 @@ impl Job {
             Job::RenderPages { .. } => "render_pages",
             Job::PublishDue => "publish_due",
             Job::SyncContent => "sync_content",
+            Job::PollIngest => "poll_ingest",
             Job::WebSubPing { .. } => "websub_ping",
             Job::PostSocial { .. } => "post_social",
             Job::DeleteSocial { .. } => "delete_social",
@@ -180,6 +184,13 @@ impl Job {
                     .await
                     .map_err(JobError::transient)?;
                 publish::publish_due(app)
+                    .await
+                    .map_err(JobError::transient)?;
+            }
+            Job::PollIngest => {
+                // A failing source is recorded on its row; only the store failing
+                // fails the job.
+                crate::ingest::poll_all(app, false)
                     .await
                     .map_err(JobError::transient)?;
             }

@@ -3,6 +3,8 @@
 //!
 //! See `ARCHITECTURE.md` for the map of this crate.
 
+pub mod admin_page;
+pub mod api;
 pub mod app;
 pub mod cli;
 pub mod clock;
@@ -13,6 +15,7 @@ pub mod email;
 pub mod feed;
 pub mod http;
 pub mod i18n;
+pub mod ingest;
 pub mod jobs;
 pub mod locale;
 pub mod markdown;
@@ -22,4 +25,5 @@ pub mod scheduler;
 pub mod social;
 pub mod status;
 pub mod store;
+pub mod timeline;
 pub mod websub;

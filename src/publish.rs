@@ -161,6 +161,34 @@ pub async fn publish_due(app: &App) -> Result<usize> {
     Ok(due.len())
 }
 
+/// Stores translations that arrived through the admin API or an upstream feed, then
+/// queues what a content sync queues for the same change, through the same functions:
+/// follow-up social jobs for corrected or retracted posts, renders of exactly the
+/// affected feeds, and the announcement (with its posts) of what is now due.
+pub async fn apply_external(app: &App, ts: &[Translation]) -> Result<SyncSummary> {
+    let now = app.now();
+    let changes: Vec<_> = app
+        .store
+        .put_translations(ts, now)
+        .await?
+        .into_iter()
+        .filter(|(b, a)| b != a)
+        .collect();
+    crate::social::enqueue_followups(app, &changes).await?;
+    let channels = app.channels();
+    let mut feeds = BTreeSet::new();
+    for (before, after) in &changes {
+        feeds.extend(affected(&channels, before.as_ref(), after.as_ref(), now));
+    }
+    enqueue_renders(app, &feeds).await?;
+    publish_due(app).await?;
+    Ok(SyncSummary {
+        changed: changes.len(),
+        feeds,
+        ..Default::default()
+    })
+}
+
 /// Queues a re-render of each feed (coalescing with ones already queued).
 pub async fn enqueue_renders(app: &App, feeds: &BTreeSet<(String, String)>) -> Result<()> {
     if feeds.is_empty() {

@@ -34,6 +34,7 @@ pub async fn start(app: SharedApp) -> Result<JobScheduler> {
             },
             Job::ScanBounces,
         ),
+        (app.config.ingest.poll_every_secs, Job::PollIngest),
     ];
     for (secs, job) in every {
         if secs == 0 {

@@ -106,6 +106,21 @@ async fn overview(app: &App) -> Result<String> {
         }
     }
     out.push_str(&crate::email::status::overview(app).await?);
+    let sources = app.store.ingest_sources().await?;
+    if !sources.is_empty() {
+        let _ = writeln!(out, "ingest sources:");
+        for s in sources {
+            let _ = writeln!(
+                out,
+                "  {} {} [{}] {}{}",
+                s.url,
+                s.channel,
+                s.locale,
+                s.last_status.as_deref().unwrap_or("not polled"),
+                s.last_error.map(|e| format!(": {e}")).unwrap_or_default()
+            );
+        }
+    }
     let problems = app.problems();
     let _ = writeln!(out, "content problems: {}", problems.len());
     for p in problems {
@@ -115,103 +130,8 @@ async fn overview(app: &App) -> Result<String> {
 }
 
 async fn article_report(app: &App, which: &str) -> Result<String> {
-    let all = app.store.all_translations().await?;
-    let mine: Vec<_> = all
-        .iter()
-        .filter(|t| {
-            t.article_id == which || format!("{}/{}", t.channel, t.slug) == which || t.slug == which
-        })
-        .collect();
-    let mut out = String::new();
-    let Some(first) = mine.first() else {
-        let _ = writeln!(
-            out,
-            "no article {which:?} (give its tag: id, channel/slug or slug)"
-        );
-        return Ok(out);
-    };
-    let id = first.article_id.clone();
-    let now = app.now();
-    let live = app.store.live_times().await?;
-    let _ = writeln!(out, "article {id} ({}/{})", first.channel, first.slug);
-    for t in mine.iter().filter(|t| t.article_id == id) {
-        let state = if t.retracted_at.is_some_and(|r| r <= now) {
-            "retracted".to_owned()
-        } else if t.status == crate::content::Status::Draft {
-            "draft".to_owned()
-        } else if t.published_at > now {
-            format!("scheduled for {}", feed::rfc3339(t.published_at))
-        } else {
-            match live
-                .get(&(t.article_id.clone(), t.locale.clone()))
-                .copied()
-                .flatten()
-            {
-                Some(at) => format!("live since {}", feed::rfc3339(at)),
-                None => "due, not yet announced".to_owned(),
-            }
-        };
-        let _ = writeln!(
-            out,
-            "  {:<8} {:<18} {state}  {}",
-            t.locale,
-            t.status.as_str(),
-            t.title
-        );
-    }
-    let _ = writeln!(out, "feeds:");
-    let docs = app.store.document_index().await?;
-    let etags: HashMap<&str, &str> = docs
-        .iter()
-        .map(|(p, e, _)| (p.as_str(), e.as_str()))
-        .collect();
-    for c in app.channels().iter() {
-        for l in &c.locales {
-            let sel = feed::select(c, l, &all, now);
-            let shown = sel.entries.iter().find(|e| e.t.article_id == id);
-            let tomb = sel
-                .tombstones
-                .iter()
-                .any(|t| t.id.starts_with(&format!("{id}/")));
-            if shown.is_none() && !tomb && !c.includes(&first.channel, &first.topics) {
-                continue;
-            }
-            let path = feed::feed_path(&c.id, l, None, Format::Atom);
-            let what = match shown {
-                Some(e) if e.t.locale != *l => format!("shown in {} (fallback)", e.t.locale),
-                Some(_) => "shown".to_owned(),
-                None if tomb => "tombstone".to_owned(),
-                None => "not shown (policy or schedule)".to_owned(),
-            };
-            let _ = writeln!(
-                out,
-                "  {:<14} {:<8} {what:<28} etag {}",
-                c.id,
-                l,
-                etags.get(path.as_str()).unwrap_or(&"-")
-            );
-        }
-    }
-    let posts = app.store.posts(Some(&id)).await?;
-    let _ = writeln!(out, "social posts: {}", posts.len());
-    for p in posts {
-        let job = app.store.job(&p.job_key).await?;
-        let job_state = job.as_ref().map_or("-", |j| j.state.as_str());
-        let _ = writeln!(
-            out,
-            "  {:<8} {:<16} {:<9} {:<7} job {job_state:<7} {}{}",
-            p.locale,
-            p.account,
-            p.platform,
-            p.state,
-            p.remote_url
-                .as_deref()
-                .or(p.remote_id.as_deref())
-                .unwrap_or("-"),
-            p.last_error
-                .map(|e| format!("  error: {e}"))
-                .unwrap_or_default()
-        );
-    }
-    Ok(out)
+    Ok(match crate::timeline::build(app, which).await? {
+        Some(tl) => crate::timeline::to_text(&tl),
+        None => format!("no article {which:?} (give its tag: id, channel/slug or slug)\n"),
+    })
 }

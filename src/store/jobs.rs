@@ -261,6 +261,45 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
+    /// One job by its numeric id.
+    pub async fn job_by_id(&self, id: i64) -> Result<Option<JobRow>> {
+        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(row_to_job).transpose()
+    }
+
+    /// Cancels a pending job: it becomes a dead letter saying so, which keeps a `Once`
+    /// side effect from ever running for that key (an operator may still retry it).
+    pub async fn cancel_pending(&self, id: i64, reason: &str, now: DateTime<Utc>) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE jobs SET state = 'dead', last_error = $1, finished_at = $2, updated_at = $2 \
+             WHERE id = $3 AND state = 'pending'",
+        )
+        .bind(reason)
+        .bind(to_millis(now))
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Jobs whose key starts with `prefix`, oldest first.
+    pub async fn jobs_with_prefix(&self, prefix: &str) -> Result<Vec<JobRow>> {
+        // Not LIKE: `_` and `%` in a key are literal characters.
+        let sql = format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE substr(key, 1, $2) = $1 ORDER BY created_at, id"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(prefix)
+            .bind(i32::try_from(prefix.chars().count()).unwrap_or(i32::MAX))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(row_to_job).collect()
+    }
+
     pub async fn job(&self, key: &str) -> Result<Option<JobRow>> {
         let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE key = $1");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))

@@ -5,14 +5,18 @@
 //! same statements (`$1` placeholders work on both); the few that differ branch on
 //! [`Engine`]. Times are integer milliseconds, the one time type both engines share.
 
+mod api;
 mod audience;
+mod ingest;
 mod jobs;
 mod social;
 
+pub use api::TokenRow;
 pub use audience::{
     ACTIVE, BOUNCED, Consent, Contact, Delivery, Organisation, PENDING, Recipient, Subscriber,
     UNSUBSCRIBED,
 };
+pub use ingest::{IngestItem, IngestSource};
 pub use jobs::{EnqueueMode, JobRow, JobState, QueueCounts};
 pub use social::SocialPost;
 
@@ -174,7 +178,7 @@ impl Store {
         }
         let gone: Vec<(String, String)> = existing
             .into_iter()
-            .filter(|(_, (_, source))| source != "api" && !broken_sources.contains(source))
+            .filter(|(_, (_, source))| is_file_source(source) && !broken_sources.contains(source))
             .map(|(k, _)| k)
             .collect();
         before_keys.extend(gone.iter().cloned());
@@ -464,6 +468,13 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// Whether a translation came from the content folder (and so disappears when its file
+/// does). Translations written through the admin API (`api`) or taken from an upstream
+/// feed (`ingest:<url>`) are not the folder's to remove.
+pub fn is_file_source(source: &str) -> bool {
+    source != "api" && !source.starts_with("ingest:")
 }
 
 /// Bumps the translations version; returns the new value.

@@ -185,3 +185,43 @@ CREATE TABLE IF NOT EXISTS rate_events (
     at     BIGINT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS rate_events_bucket ON rate_events (bucket, at);
+-- Admin API bearer tokens: only a SHA-256 of the secret is kept; `id` is the public
+-- part of the token, so a request costs one lookup and one constant-time comparison.
+CREATE TABLE IF NOT EXISTS api_tokens (
+    id           TEXT   PRIMARY KEY,
+    name         TEXT   NOT NULL,
+    hash         TEXT   NOT NULL,
+    scopes       TEXT   NOT NULL,
+    created_at   BIGINT NOT NULL,
+    last_used_at BIGINT,
+    revoked_at   BIGINT
+);
+
+-- Upstream feeds polled by `poll_ingest`: validators for conditional GET, when the next
+-- poll may happen (Retry-After, Cache-Control max-age) and how the last one went.
+CREATE TABLE IF NOT EXISTS ingest_sources (
+    url            TEXT   PRIMARY KEY,
+    channel        TEXT   NOT NULL,
+    locale         TEXT   NOT NULL,
+    etag           TEXT,
+    last_modified  TEXT,
+    next_poll_at   BIGINT NOT NULL DEFAULT 0,
+    last_polled_at BIGINT,
+    last_status    TEXT,
+    last_error     TEXT,
+    failures       BIGINT NOT NULL DEFAULT 0,
+    downloads      BIGINT NOT NULL DEFAULT 0,
+    not_modified   BIGINT NOT NULL DEFAULT 0
+);
+
+-- Each upstream item seen, by its guid/id (else its link), with the article it became
+-- and a hash of its content: a changed hash is a correction, not a new article.
+CREATE TABLE IF NOT EXISTS ingest_items (
+    source_url   TEXT   NOT NULL,
+    item_key     TEXT   NOT NULL,
+    article_id   TEXT   NOT NULL,
+    locale       TEXT   NOT NULL,
+    content_hash TEXT   NOT NULL,
+    seen_at      BIGINT NOT NULL,
+    PRIMARY KEY (source_url, item_key)
+);

@@ -19,6 +19,10 @@ fn the_example_config_in_deploy_parses_and_matches_the_defaults() {
     assert_eq!(c.feeds.items, d.feeds.items);
     assert_eq!(c.jobs.max_attempts, d.jobs.max_attempts);
     assert_eq!(c.scheduler.rescan_every_secs, d.scheduler.rescan_every_secs);
+    assert_eq!(c.api.max_body_bytes, d.api.max_body_bytes);
+    assert_eq!(c.ingest.poll_every_secs, d.ingest.poll_every_secs);
+    assert_eq!(c.ingest.max_bytes, d.ingest.max_bytes);
+    assert_eq!(c.ingest.max_wait_secs, d.ingest.max_wait_secs);
 }
 
 #[test]

@@ -1,5 +1,8 @@
 //! The integration suite: one binary, so it links once.
 
+mod admin_api;
+mod admin_ingest;
+mod admin_status;
 mod binary;
 mod config;
 mod content;

@@ -19,6 +19,7 @@ fn channel() -> Channel {
         ttl_minutes: 60,
         fallback: Default::default(),
         select: None,
+        ingest: vec![],
         dir: PathBuf::new(),
     }
 }

@@ -95,6 +95,12 @@ impl TestApp {
         Self::builder().build().await
     }
 
+    /// The test clock's time.
+    pub fn clock_now(&self) -> DateTime<Utc> {
+        use bridgecast::clock::Clock;
+        self.clock.now()
+    }
+
     /// Runs every due job.
     pub async fn drain(&self) -> usize {
         jobs::drain(&self.app).await.expect("jobs run")
@@ -289,9 +295,13 @@ pub async fn serve_router(router: axum::Router) -> String {
     format!("http://{addr}")
 }
 
+/// A client that shows responses as served: no automatic decompression (reqwest's
+/// gzip and brotli features are on for upstream ingest).
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(20))
+        .no_gzip()
+        .no_brotli()
         .build()
         .unwrap()
 }
