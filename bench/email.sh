@@ -79,6 +79,7 @@ with open(path, "w") as f:
 PY
 cat >"$SITE/bridgecast.toml" <<TOML
 base_url = "https://feeds.example.org"
+database_pool_size = ${BENCH_DB_POOL:-0}
 [jobs]
 concurrency = $CONC
 [email]
@@ -96,7 +97,7 @@ cd "$SITE"
 "$BIN" digest preview --recipient reader000001@example.org --out "$WORK/one.eml" >/dev/null 2>&1
 SIZE=$(wc -c <"$WORK/one.eml")
 # The articles went live at the first start; the digests cover them.
-"$TIME" -v "$BIN" digest send >"$WORK/send.out" 2>"$WORK/send.err"
+${BENCH_WRAP:-} "$TIME" -v "$BIN" digest send >"$WORK/send.out" 2>"$WORK/send.err"
 cd "$ROOT"
 LINE=$(grep 'messages accepted' "$WORK/send.out")
 SENT=$(sed -E 's/.* ([0-9]+) messages accepted.*/\1/' <<<"$LINE")

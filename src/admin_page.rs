@@ -5,8 +5,7 @@
 //!
 //! It shows channels × locales with their last build, the queue, dead letters,
 //! upstream sources, recent social posts, and posts per hour over the last week.
-//! Email sends join the table and the chart once digests record their deliveries
-//! (see [`Sends`]).
+//! Email sends (deliveries the relay accepted) join the chart and the table.
 
 use crate::api::{Scope, auth};
 use crate::app::SharedApp;
@@ -153,8 +152,7 @@ async fn logout() -> Response {
     r
 }
 
-/// Email sends per hour, for the chart and the table. Extension point: empty until the
-/// email module records deliveries; it then fills this from its own table.
+/// Email sends (messages the relay accepted), for the chart.
 #[derive(Debug, Default)]
 pub struct Sends {
     pub at: Vec<DateTime<Utc>>,
@@ -166,7 +164,12 @@ async fn render(app: &SharedApp) -> anyhow::Result<String> {
     let q = app.store.queue_counts().await?;
     let dead = app.store.jobs(Some(JobState::Dead), 20).await?;
     let posts = app.store.posts(None).await?;
-    let sends = Sends::default();
+    let sends = Sends {
+        at: app
+            .store
+            .sent_since(now - chrono::Duration::days(7))
+            .await?,
+    };
     let _ = write!(
         out,
         "<h1>bridgecast status</h1><form method=\"post\" action=\"/admin/logout\"><p class=\"muted\">As of {} \
@@ -294,7 +297,38 @@ async fn render(app: &SharedApp) -> anyhow::Result<String> {
         }
         out.push_str("</tbody></table>");
     }
-    out.push_str("<h2>Recent sends</h2><p class=\"muted\">Email digests record their sends here once they are enabled.</p>");
+    out.push_str("<h2>Recent sends</h2>");
+    let recent = app.store.deliveries(None, 20).await?;
+    if recent.is_empty() {
+        out.push_str("<p class=\"muted\">No email sent yet.</p>");
+    } else {
+        out.push_str(
+            "<table><thead><tr><th>When</th><th>Recipient</th><th>Locale</th><th>Message</th>\
+             <th>State</th><th>Detail</th></tr></thead><tbody>",
+        );
+        for d in recent {
+            let _ = write!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{} {}</td><td>{}</td><td>{}</td></tr>",
+                feed::rfc3339(d.updated_at),
+                esc(&crate::email::message::redact(&d.email)),
+                esc(&d.locale),
+                esc(&d.kind),
+                esc(&d.period),
+                esc(&d.state),
+                esc(d.last_error.as_deref().or(d.reply.as_deref()).unwrap_or("")),
+            );
+        }
+        out.push_str("</tbody></table>");
+    }
+    let audience = app.store.audience_counts().await?;
+    if !audience.is_empty() {
+        out.push_str("<h2>Audience</h2><p>");
+        for (kind, state, n) in audience {
+            let _ = write!(out, "{n} {}s {} · ", esc(&kind), esc(&state));
+        }
+        out.push_str("</p>");
+    }
     Ok(out)
 }
 

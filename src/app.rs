@@ -70,6 +70,7 @@ pub struct App {
     pub mail: crate::email::mail::Mail,
     /// What went live in a period, shared by the many digests of that period.
     live_cache: tokio::sync::Mutex<HashMap<(i64, i64), LiveSet>>,
+    live_version: std::sync::Mutex<Option<(std::time::Instant, i64)>>,
     channels: RwLock<Arc<Vec<Channel>>>,
     problems: RwLock<Vec<Problem>>,
     ready: AtomicBool,
@@ -87,7 +88,7 @@ pub struct App {
 impl App {
     /// Connects to the configured store and builds the app. Loads nothing yet.
     pub async fn new(config: Config, clock: SharedClock) -> Result<SharedApp> {
-        let store = Store::connect(&config.database_url()).await?;
+        let store = Store::connect_with(&config.database_url(), config.database_pool_size).await?;
         let http = reqwest::Client::builder()
             .user_agent(concat!("bridgecast/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(5))
@@ -112,6 +113,7 @@ impl App {
             tokens,
             mail,
             live_cache: tokio::sync::Mutex::default(),
+            live_version: std::sync::Mutex::new(None),
             channels: RwLock::default(),
             problems: RwLock::default(),
             ready: AtomicBool::new(false),
@@ -133,7 +135,18 @@ impl App {
             crate::clock::to_millis(after),
             crate::clock::to_millis(until),
         );
-        let version = self.store.translations_version().await?;
+        // The version is asked at most once a second: a period's articles change only
+        // by a correction or retraction, and thousands of digests ask in that second.
+        let recent = *self.live_version.lock().expect("live version lock");
+        let version = match recent {
+            Some((at, v)) if at.elapsed() < Duration::from_secs(1) => v,
+            _ => {
+                let v = self.store.translations_version().await?;
+                *self.live_version.lock().expect("live version lock") =
+                    Some((std::time::Instant::now(), v));
+                v
+            }
+        };
         let mut cache = self.live_cache.lock().await;
         if let Some(hit) = cache.get(&key)
             && hit.0 == version

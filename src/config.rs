@@ -33,6 +33,9 @@ pub struct Config {
     /// `sqlite://PATH` or `postgres://...`. Default: empty, meaning
     /// `sqlite://<data_dir>/bridgecast.db` (created on first run).
     pub database_url: Secret,
+    /// Database connections kept open. Default: 0, meaning 4 for SQLite (one writer at
+    /// a time; more connections mostly wait on its lock) and 10 for PostgreSQL.
+    pub database_pool_size: u32,
     /// The folder with one sub-folder per channel (`<channel>/feed.toml`,
     /// `<channel>/articles/<slug>/<locale>.md`). Default: `feeds`.
     pub content_dir: PathBuf,
@@ -106,6 +109,7 @@ impl Default for Config {
             listen: "127.0.0.1:8080".into(),
             data_dir: "data".into(),
             database_url: Secret::default(),
+            database_pool_size: 0,
             content_dir: "feeds".into(),
             feeds: FeedsConfig::default(),
             websub: WebSubConfig::default(),

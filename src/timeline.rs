@@ -42,8 +42,8 @@ pub struct LocaleTimeline {
     pub feeds: Vec<FeedRow>,
     pub websub: Vec<PingRow>,
     pub social: Vec<PostRow>,
-    /// The digests that included the article in this locale. Extension point: empty
-    /// until email digests record their deliveries.
+    /// The digests in this locale that included the article: one row per period and
+    /// outcome (`d2026-11-28`, or `d2026-11-28 (bounced)`), with how many recipients.
     pub digests: Vec<DigestRow>,
 }
 
@@ -84,7 +84,7 @@ pub struct PostRow {
     pub updated_at: DateTime<Utc>,
 }
 
-/// One digest that included the article (filled in by the email module).
+/// Digests of one period that included the article, by outcome.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DigestRow {
     pub digest: String,
@@ -239,8 +239,39 @@ pub async fn build(app: &App, which: &str) -> Result<Option<Timeline>> {
             updated_at: p.updated_at,
         });
     }
-    // Email digests plug in here: for each locale, the digests that carried the
-    // article and how many recipients got them.
+    // The digests that carried the article, per locale and period: how many
+    // recipients got it, and any that are still retrying or bounced.
+    let mut digests: BTreeMap<(String, String, String), (i64, Option<DateTime<Utc>>)> =
+        BTreeMap::new();
+    for d in app.store.deliveries_of_article(&id).await? {
+        let e = digests
+            .entry((d.locale.clone(), d.period.clone(), d.state.clone()))
+            .or_default();
+        e.0 += 1;
+        if d.state == "sent" {
+            e.1 = Some(e.1.map_or(d.updated_at, |t: DateTime<Utc>| t.max(d.updated_at)));
+        }
+    }
+    for ((locale, period, state), (n, at)) in digests {
+        let l = locales
+            .entry(locale.clone())
+            .or_insert_with(|| LocaleTimeline {
+                locale,
+                feeds: vec![],
+                websub: vec![],
+                social: vec![],
+                digests: vec![],
+            });
+        l.digests.push(DigestRow {
+            digest: if state == "sent" {
+                period
+            } else {
+                format!("{period} ({state})")
+            },
+            sent_at: at,
+            recipients: n,
+        });
+    }
     Ok(Some(Timeline {
         article: id,
         channel: first.channel.clone(),

@@ -260,6 +260,7 @@ fn delivery(
         job_key: key.to_owned(),
         recipient: r.key.clone(),
         email: r.email.clone(),
+        locale: r.locale.clone(),
         kind: kind.to_owned(),
         period: period.to_owned(),
         state: state.to_owned(),
@@ -292,17 +293,18 @@ pub async fn send_digest(
             "no recipient {recipient} (deleted?)"
         )));
     };
-    let previous = app.store.delivery(key).await.map_err(JobError::transient)?;
-    if let Some(p) = &previous
-        && matches!(p.state.as_str(), "sent" | "bounced" | "empty")
-    {
+    let (suppressed, previous, attempts) = app
+        .store
+        .send_state(&r.email, key)
+        .await
+        .map_err(JobError::transient)?;
+    if matches!(previous.as_deref(), Some("sent" | "bounced" | "empty")) {
         // An earlier attempt finished and recorded it, then the process died before
         // the job was marked done: nothing to do again.
         return Ok(());
     }
-    let attempts = previous.as_ref().map_or(0, |d| d.attempts) + 1;
     let mut d = delivery(key, &r, "digest", period, "skipped", now);
-    d.attempts = attempts;
+    d.attempts = attempts + 1;
     if r.state != ACTIVE {
         d.last_error = Some(format!("recipient is {}", r.state));
         app.store
@@ -311,12 +313,7 @@ pub async fn send_digest(
             .map_err(JobError::transient)?;
         return Ok(());
     }
-    if let Some(reason) = app
-        .store
-        .suppression(&r.email)
-        .await
-        .map_err(JobError::transient)?
-    {
+    if let Some(reason) = suppressed {
         d.last_error = Some(format!("address suppressed ({reason})"));
         app.store
             .put_delivery(&d)

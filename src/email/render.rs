@@ -64,12 +64,26 @@ fn icu_date(locale: &str, local: &chrono::NaiveDateTime) -> Option<String> {
     )
     .ok()?;
     // A fixed Gregorian formatter: locales whose default calendar is another one (fa,
-    // th) would otherwise get dates the rest of the system does not use.
-    let formatter = FixedCalendarDateTimeFormatter::<Gregorian, _>::try_new(
-        icu_locale(locale).into(),
-        YMD::long().with_time_hm(),
-    )
-    .ok()?;
+    // th) would otherwise get dates the rest of the system does not use. Built once
+    // per locale and thread: a large send formats hundreds of thousands of dates.
+    type Formatter = FixedCalendarDateTimeFormatter<Gregorian, icu_datetime::fieldsets::YMDT>;
+    thread_local! {
+        static FORMATTERS: std::cell::RefCell<std::collections::HashMap<String, Option<std::rc::Rc<Formatter>>>> =
+            std::cell::RefCell::default();
+    }
+    let formatter = FORMATTERS.with(|f| {
+        f.borrow_mut()
+            .entry(locale.to_owned())
+            .or_insert_with(|| {
+                FixedCalendarDateTimeFormatter::<Gregorian, _>::try_new(
+                    icu_locale(locale).into(),
+                    YMD::long().with_time_hm(),
+                )
+                .ok()
+                .map(std::rc::Rc::new)
+            })
+            .clone()
+    })?;
     Some(
         formatter
             .format(&icu_datetime::input::DateTime { date, time })

@@ -131,6 +131,8 @@ pub struct Delivery {
     pub job_key: String,
     pub recipient: String,
     pub email: String,
+    /// The message's locale (the recipient's).
+    pub locale: String,
     /// `digest` or `confirmation`.
     pub kind: String,
     pub period: String,
@@ -228,7 +230,7 @@ fn row_to_contact(r: &AnyRow) -> Result<Contact> {
     })
 }
 
-const DELIVERY_COLUMNS: &str = "job_key, recipient, email, kind, period, state, message_id, articles, reply, \
+const DELIVERY_COLUMNS: &str = "job_key, recipient, email, locale, kind, period, state, message_id, articles, reply, \
      last_error, attempts, updated_at";
 
 fn row_to_delivery(r: &AnyRow) -> Result<Delivery> {
@@ -236,6 +238,7 @@ fn row_to_delivery(r: &AnyRow) -> Result<Delivery> {
         job_key: r.try_get("job_key")?,
         recipient: r.try_get("recipient")?,
         email: r.try_get("email")?,
+        locale: r.try_get("locale")?,
         kind: r.try_get("kind")?,
         period: r.try_get("period")?,
         state: r.try_get("state")?,
@@ -849,6 +852,30 @@ impl Store {
         Ok(())
     }
 
+    /// What a send needs to know in one round trip: why the address is suppressed (if
+    /// it is) and the state and attempts of the delivery already recorded for the job.
+    pub async fn send_state(
+        &self,
+        email: &str,
+        job_key: &str,
+    ) -> Result<(Option<String>, Option<String>, i64)> {
+        let row = sqlx::query(
+            "SELECT (SELECT reason FROM suppressions WHERE email = $1) AS reason, \
+             (SELECT state FROM deliveries WHERE job_key = $2) AS state, \
+             (SELECT attempts FROM deliveries WHERE job_key = $2) AS attempts",
+        )
+        .bind(email)
+        .bind(job_key)
+        .fetch_one(&self.pool)
+        .await?;
+        let attempts: Option<i64> = row.try_get("attempts")?;
+        Ok((
+            row.try_get("reason")?,
+            row.try_get("state")?,
+            attempts.unwrap_or(0),
+        ))
+    }
+
     /// Why an address is suppressed, if it is.
     pub async fn suppression(&self, email: &str) -> Result<Option<String>> {
         Ok(
@@ -876,7 +903,7 @@ impl Store {
 
     pub async fn put_delivery_in(conn: &mut sqlx::AnyConnection, d: &Delivery) -> Result<()> {
         let sql = format!(
-            "INSERT INTO deliveries ({DELIVERY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+            "INSERT INTO deliveries ({DELIVERY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
              ON CONFLICT (job_key) DO UPDATE SET state = excluded.state, \
              message_id = COALESCE(excluded.message_id, deliveries.message_id), articles = excluded.articles, \
              reply = excluded.reply, last_error = excluded.last_error, attempts = excluded.attempts, \
@@ -886,6 +913,7 @@ impl Store {
             .bind(&d.job_key)
             .bind(&d.recipient)
             .bind(&d.email)
+            .bind(&d.locale)
             .bind(&d.kind)
             .bind(&d.period)
             .bind(&d.state)
@@ -937,6 +965,31 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(row_to_delivery).collect()
+    }
+
+    /// The digest deliveries that carried an article, oldest first.
+    pub async fn deliveries_of_article(&self, article_id: &str) -> Result<Vec<Delivery>> {
+        let sql = format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE kind = 'digest' AND articles LIKE $1 \
+             ORDER BY updated_at"
+        );
+        let pattern = format!("%{}%", serde_json::to_string(article_id)?);
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(pattern)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(row_to_delivery).collect()
+    }
+
+    /// When messages were accepted by the relay since `since` (for charts).
+    pub async fn sent_since(&self, since: DateTime<Utc>) -> Result<Vec<DateTime<Utc>>> {
+        let rows: Vec<i64> = sqlx::query_scalar(
+            "SELECT updated_at FROM deliveries WHERE state = 'sent' AND updated_at > $1 ORDER BY updated_at",
+        )
+        .bind(to_millis(since))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(from_millis).collect())
     }
 
     /// Deliveries in each state.

@@ -58,6 +58,11 @@ impl Store {
     /// Connects and brings the schema up to date. A `sqlite://` file and its folder are
     /// created when missing.
     pub async fn connect(url: &str) -> Result<Self> {
+        Self::connect_with(url, 0).await
+    }
+
+    /// [`Store::connect`] with `pool_size` connections (0: the engine's default).
+    pub async fn connect_with(url: &str, pool_size: u32) -> Result<Self> {
         sqlx::any::install_default_drivers();
         let engine = if url.starts_with("sqlite:") {
             Engine::Sqlite
@@ -89,7 +94,11 @@ impl Store {
         };
         let opts = AnyConnectOptions::from_str(&url).context("database_url")?;
         let pool = AnyPoolOptions::new()
-            .max_connections(if engine == Engine::Sqlite { 4 } else { 10 })
+            .max_connections(match (pool_size, engine) {
+                (0, Engine::Sqlite) => 4,
+                (0, Engine::Postgres) => 10,
+                (n, _) => n,
+            })
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if engine == Engine::Sqlite {

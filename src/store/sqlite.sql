@@ -165,6 +165,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     job_key    TEXT   PRIMARY KEY,
     recipient  TEXT   NOT NULL,
     email      TEXT   NOT NULL,
+    locale     TEXT   NOT NULL,
     kind       TEXT   NOT NULL,
     period     TEXT   NOT NULL,
     state      TEXT   NOT NULL,
