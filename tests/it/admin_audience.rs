@@ -619,5 +619,33 @@ async fn admin_audience_refusals() {
         );
         let (_, o) = api.get("/api/v1/organisations/ktm", &api.read).await;
         assert_eq!(o["contacts"], json!([]));
+
+        // A suppressed address (a hard bounce) is not subscribed again, and a contact
+        // with it is kept but gets nothing.
+        let now = api.t.clock_now();
+        api.t
+            .app
+            .store
+            .suppress("gone@example.org", "bounce", "550 5.1.1 no such user", now)
+            .await
+            .unwrap();
+        let (s, v) = api
+            .send(
+                Method::POST,
+                "/api/v1/subscribers",
+                &tok,
+                Some(json!({"email": "gone@example.org", "locale": "en"})),
+            )
+            .await;
+        assert_refused(s, &v, 409, "suppressed", Some("email"));
+        let mut gone = contact.clone();
+        gone["email"] = json!("gone@example.org");
+        let (s, c) = api.send(Method::POST, contacts, &tok, Some(gone)).await;
+        assert_eq!(s, 201, "{c}");
+        assert_eq!(
+            (&c["state"], &c["next_due"]),
+            (&json!("bounced"), &Value::Null)
+        );
+        assert!(confirmation_jobs(&api).await.is_empty());
     }
 }
