@@ -16,7 +16,7 @@ use subtle::ConstantTimeEq;
 /// What a token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Scope {
-    /// Read articles, jobs, timelines, ingest state and the status page.
+    /// Read articles, jobs, timelines, ingest state, the audience and the status page.
     Read,
     /// Create, change, publish, correct and retract articles; retry and cancel jobs.
     ArticlesWrite,

@@ -7,6 +7,7 @@
 //! No CORS headers are sent: browsers on other origins cannot call the API.
 
 pub mod articles;
+pub mod audience;
 pub mod auth;
 pub mod jobs;
 pub mod openapi;
@@ -236,7 +237,7 @@ impl Routes {
 
 fn routes(app: &SharedApp) -> Routes {
     use Method as M;
-    use Scope::{ArticlesWrite as W, Read as R};
+    use Scope::{ArticlesWrite as W, AudienceWrite as A, Read as R};
     Routes::new(app)
         .add(M::GET, "/api/v1/openapi.json", None, openapi::document)
         .add(M::GET, "/api/v1/articles", Some(R), articles::list)
@@ -271,6 +272,72 @@ fn routes(app: &SharedApp) -> Routes {
         .add(M::POST, "/api/v1/jobs/{id}/retry", Some(W), jobs::retry)
         .add(M::POST, "/api/v1/jobs/{id}/cancel", Some(W), jobs::cancel)
         .add(M::GET, "/api/v1/ingest", Some(R), jobs::ingest_sources)
+        .add(
+            M::GET,
+            "/api/v1/subscribers",
+            Some(R),
+            audience::list_subscribers,
+        )
+        .add(
+            M::POST,
+            "/api/v1/subscribers",
+            Some(A),
+            audience::create_subscriber,
+        )
+        .add(
+            M::GET,
+            "/api/v1/subscribers/{id}",
+            Some(R),
+            audience::get_subscriber,
+        )
+        .add(
+            M::PATCH,
+            "/api/v1/subscribers/{id}",
+            Some(A),
+            audience::update_subscriber,
+        )
+        .add(
+            M::DELETE,
+            "/api/v1/subscribers/{id}",
+            Some(A),
+            audience::delete_subscriber,
+        )
+        .add(
+            M::GET,
+            "/api/v1/organisations",
+            Some(R),
+            audience::list_organisations,
+        )
+        .add(
+            M::GET,
+            "/api/v1/organisations/{id}",
+            Some(R),
+            audience::get_organisation,
+        )
+        .add(
+            M::PUT,
+            "/api/v1/organisations/{id}",
+            Some(A),
+            audience::put_organisation,
+        )
+        .add(
+            M::DELETE,
+            "/api/v1/organisations/{id}",
+            Some(A),
+            audience::delete_organisation,
+        )
+        .add(
+            M::POST,
+            "/api/v1/organisations/{id}/contacts",
+            Some(A),
+            audience::add_contact,
+        )
+        .add(
+            M::DELETE,
+            "/api/v1/organisations/{id}/contacts/{email}",
+            Some(A),
+            audience::delete_contact,
+        )
 }
 
 /// Every `(method, path)` the API serves, in axum's path syntax (which is OpenAPI's).

@@ -10,7 +10,7 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(
         title = "bridgecast admin API",
-        description = "Articles with translations, jobs, per-article timelines and upstream ingest state. \
+        description = "Articles with translations, jobs, per-article timelines, upstream ingest state and the email audience. \
                        Authenticate with `Authorization: Bearer <token>` from `bridgecast tokens create`."
     ),
     paths(
@@ -27,12 +27,24 @@ use utoipa::{Modify, OpenApi};
         super::jobs::retry,
         super::jobs::cancel,
         super::jobs::ingest_sources,
+        super::audience::list_subscribers,
+        super::audience::create_subscriber,
+        super::audience::get_subscriber,
+        super::audience::update_subscriber,
+        super::audience::delete_subscriber,
+        super::audience::list_organisations,
+        super::audience::get_organisation,
+        super::audience::put_organisation,
+        super::audience::delete_organisation,
+        super::audience::add_contact,
+        super::audience::delete_contact,
     ),
     modifiers(&BearerAuth),
     tags(
         (name = "articles", description = "Articles and their translations"),
         (name = "jobs", description = "The durable job queue"),
         (name = "ingest", description = "Upstream feeds"),
+        (name = "audience", description = "Email subscribers and friendship organisations with contacts"),
     )
 )]
 pub struct ApiDoc;

@@ -21,6 +21,7 @@ pub mod render;
 pub mod schedule;
 pub mod smtp;
 pub mod status;
+pub mod subscribe;
 pub mod token;
 
 pub use config::EmailConfig;

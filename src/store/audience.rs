@@ -416,6 +416,30 @@ impl Store {
         rows.iter().map(row_to_subscriber).collect()
     }
 
+    /// One page of subscribers in creation order, of one state when given.
+    pub async fn subscribers_page(
+        &self,
+        state: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<Subscriber>> {
+        let (cond, arg) = match state {
+            Some(s) => ("state = $1", s),
+            None => ("$1 = $1", ""),
+        };
+        let sql = format!(
+            "SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE {cond} \
+             ORDER BY created_at, id LIMIT $2 OFFSET $3"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(arg)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(row_to_subscriber).collect()
+    }
+
     /// Writes everything a subscriber can change (preferences, state, times).
     pub async fn update_subscriber(&self, s: &Subscriber) -> Result<()> {
         sqlx::query(

@@ -858,13 +858,32 @@ async fn admin_api_every_protected_route_refuses_missing_tokens_and_wrong_scopes
         )
         .await
         .unwrap();
+        let (_, articles) = auth::create(
+            &api.t.app.store,
+            "articles",
+            &[Scope::ArticlesWrite],
+            api.t.clock_now(),
+        )
+        .await
+        .unwrap();
         let routes = bridgecast::api::route_table(&api.t.app);
-        assert!(routes.len() >= 12);
+        assert!(routes.len() >= 23);
         for (method, path) in routes {
             if path == "/api/v1/openapi.json" {
                 continue;
             }
-            let path = path.replace("{id}", "1");
+            // A write to the audience needs audience:write, any other write
+            // articles:write: the other write scope is the unrelated one.
+            let is_audience = path.starts_with("/api/v1/subscribers")
+                || path.starts_with("/api/v1/organisations");
+            let unrelated = if is_audience && method != axum::http::Method::GET {
+                &articles
+            } else {
+                &audience
+            };
+            let path = path
+                .replace("{id}", "1")
+                .replace("{email}", "a%40example.org");
             let m = reqwest::Method::from_bytes(method.as_str().as_bytes()).unwrap();
             let r = api
                 .c
@@ -876,7 +895,7 @@ async fn admin_api_every_protected_route_refuses_missing_tokens_and_wrong_scopes
             assert_eq!(s, 401, "{db:?} {method} {path}: {v}");
             assert_error(&v, "unauthorized");
             // A token with an unrelated scope is forbidden everywhere.
-            let (s, v) = api.send(m.clone(), &path, &audience, None).await;
+            let (s, v) = api.send(m.clone(), &path, unrelated, None).await;
             assert_eq!(s, 403, "{method} {path}: {v}");
             assert_error(&v, "insufficient_scope");
             // A read-only token may not write.

@@ -1,6 +1,7 @@
 //! The integration suite: one binary, so it links once.
 
 mod admin_api;
+mod admin_audience;
 mod admin_ingest;
 mod admin_status;
 mod binary;

@@ -17,10 +17,11 @@
 pub mod form;
 pub mod html;
 
+use crate::email::subscribe;
+
 use crate::app::{App, SharedApp};
-use crate::email::token::{Purpose, new_handle};
+use crate::email::token::Purpose;
 use crate::i18n::negotiate;
-use crate::jobs::Job;
 use crate::locale::{self, LOCALES, REFERENCE};
 use crate::store::{ACTIVE, Consent, PENDING, Subscriber, UNSUBSCRIBED};
 use axum::Router;
@@ -368,61 +369,12 @@ async fn subscribe_inner(
     {
         return Ok(check_inbox(app, locale));
     }
-    let stored = match existing {
-        Some(s) => s,
-        None => {
-            let fresh = Subscriber {
-                id: uuid::Uuid::new_v4().simple().to_string(),
-                handle: new_handle(),
-                email: email.clone(),
-                name: prefs.name.clone(),
-                locale: prefs.locale.clone(),
-                channels: prefs.channels.clone(),
-                topics: prefs.topics.clone(),
-                cadence: prefs.cadence.clone(),
-                state: PENDING.into(),
-                since: now,
-                next_due: None,
-                created_at: now,
-                updated_at: now,
-                confirmed_at: None,
-                ended_at: None,
-            };
-            let (stored, _created) = app.store.insert_subscriber(&fresh).await?;
-            if stored.state == ACTIVE {
-                // Confirmed by a concurrent request in the meantime.
-                return Ok(check_inbox(app, locale));
-            }
-            stored
-        }
+    let origin = subscribe::Origin {
+        ip,
+        page_locale: locale,
+        text_version: TEXT_VERSION,
     };
-    let mut s = stored;
-    if s.state != PENDING {
-        // Unsubscribed (or bounced and since unsuppressed) and asking again: pending
-        // until confirmed, and nothing from the time they were away.
-        s.state = PENDING.into();
-        s.since = now;
-    }
-    prefs.apply(&mut s);
-    s.next_due = None;
-    s.updated_at = now;
-    app.store.update_subscriber(&s).await?;
-    app.store
-        .add_consent(&consent(&s, "subscribe", app, ip, locale))
-        .await?;
-    let request = app
-        .store
-        .consents(&s.id)
-        .await?
-        .iter()
-        .filter(|c| c.action == "subscribe")
-        .count();
-    Job::SendConfirmation {
-        subscriber: s.id.clone(),
-        request: u32::try_from(request).unwrap_or(u32::MAX),
-    }
-    .submit(app)
-    .await?;
+    subscribe::request(app, &email, existing, &prefs, &origin, false).await?;
     Ok(check_inbox(app, locale))
 }
 
