@@ -1,6 +1,6 @@
 //! One place to see what happened: the per-article timeline (API and `bridgecast
-//! status ARTICLE`) after an article went end to end through feeds, WebSub and a stub
-//! social account; and the `/admin` status page.
+//! status ARTICLE`) after an article went end to end through feeds, WebSub, a stub
+//! social account and digests into a real SMTP sink; and the `/admin` status page.
 
 use crate::admin_api::{Api, article, body, enc};
 use crate::support::{TestApp, engines};
@@ -21,14 +21,33 @@ fn stub_account(id: &str, locales: &[&str], outbox: &str) -> AccountConfig {
 async fn admin_status_timeline_shows_feeds_pings_posts_and_digests() {
     for db in engines() {
         let hub = Hub::start(vec![]).await;
+        let Some((_sink, port, mail, _tmp)) = crate::email_smtp::sink("node", &[]) else {
+            return;
+        };
         let outbox = format!("timeline-{}", uuid::Uuid::new_v4());
         let (h, o) = (hub.url.clone(), outbox.clone());
         let api = Api::with(TestApp::builder().db(db).config(move |c| {
             c.websub.hubs = vec![h];
             c.social.accounts = vec![stub_account("en-stub", &["en"], &o)];
+            c.email.smtp_host = "127.0.0.1".into();
+            c.email.smtp_port = port;
+            c.email.tls = bridgecast::email::config::Tls::None;
         }))
         .await;
         let t = &api.t;
+        // Two English readers and one Arabic reader with instant digests.
+        let now = t.app.now();
+        let mut instant = crate::email_digest::daily("UTC", 8);
+        instant.frequency = bridgecast::email::schedule::Frequency::Instant;
+        for (addr, l) in [
+            ("a@example.org", "en"),
+            ("b@example.org", "en"),
+            ("c@example.org", "ar"),
+        ] {
+            let mut sub = crate::email_digest::subscriber(addr, l, instant.clone(), now);
+            sub.since = now - chrono::Duration::minutes(1);
+            t.app.store.insert_subscriber(&sub).await.unwrap();
+        }
         let (s, v) = api
             .post(
                 "/api/v1/articles",
@@ -38,7 +57,14 @@ async fn admin_status_timeline_shows_feeds_pings_posts_and_digests() {
         assert_eq!(s, 201, "{v}");
         let id = v["id"].as_str().unwrap().to_owned();
         t.drain().await;
+        bridgecast::email::digest::plan(&t.app).await.unwrap();
+        t.drain().await;
         assert_eq!(social::stub::posts(&outbox).len(), 1);
+        assert_eq!(
+            crate::email_smtp::files(&mail, ".eml").len(),
+            3,
+            "three digests in the sink"
+        );
         let (s, tl) = api
             .get(
                 &format!("/api/v1/articles/{}/timeline", enc(&id)),
@@ -88,8 +114,17 @@ async fn admin_status_timeline_shows_feeds_pings_posts_and_digests() {
             "{posts:?}"
         );
         assert!(posts[0]["last_error"].is_null());
-        // Digests: the extension point for email, empty until it records deliveries.
-        assert_eq!(en["digests"], serde_json::json!([]));
+        // Digests: the en digest carried it to both English readers, the ar one (in
+        // its English fallback) to the Arabic reader.
+        let digests = en["digests"].as_array().unwrap();
+        assert_eq!(digests.len(), 1, "{en}");
+        assert!(
+            digests[0]["digest"].as_str().unwrap().starts_with('i'),
+            "{en}"
+        );
+        assert_eq!(digests[0]["recipients"], 2);
+        assert!(digests[0]["sent_at"].is_string());
+        assert_eq!(locale("ar")["digests"][0]["recipients"], 1);
         // ja has no translation: its feeds show the en fallback.
         let ja = locale("ja");
         assert!(
@@ -122,7 +157,7 @@ async fn admin_status_timeline_shows_feeds_pings_posts_and_digests() {
             "{text}"
         );
         assert!(
-            text.contains("social posts: 1") && text.contains("digests: 0"),
+            text.contains("social posts: 1") && text.contains("digests: 2"),
             "{text}"
         );
         // Slugs work too.
