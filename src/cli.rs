@@ -409,6 +409,19 @@ async fn serve(config: Config) -> Result<()> {
     for p in app.problems() {
         println!("  {p}");
     }
+    use crate::email::config::TransportKind;
+    match app.config.email.transport {
+        TransportKind::Smtp => {}
+        TransportKind::File => println!(
+            "  email: transport = \"file\": messages are written to {} and not sent",
+            app.config.data_dir.join("outbox").display()
+        ),
+        TransportKind::Memory => {
+            anyhow::bail!(
+                "email.transport = \"memory\" is for tests; serve sends with smtp (or file)"
+            )
+        }
+    }
     axum::serve(
         listener,
         crate::http::router(app.clone())

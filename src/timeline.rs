@@ -241,8 +241,9 @@ pub async fn build(app: &App, which: &str) -> Result<Option<Timeline>> {
     }
     // The digests that carried the article, per locale and period: how many
     // recipients got it, and any that are still retrying or bounced.
-    let mut digests: BTreeMap<(String, String, String), (i64, Option<DateTime<Utc>>)> =
-        BTreeMap::new();
+    // (locale, period, state) -> (recipients, last sent)
+    type Outcome = (String, String, String);
+    let mut digests: BTreeMap<Outcome, (i64, Option<DateTime<Utc>>)> = BTreeMap::new();
     for d in app.store.deliveries_of_article(&id).await? {
         let e = digests
             .entry((d.locale.clone(), d.period.clone(), d.state.clone()))
