@@ -174,6 +174,30 @@ fn cadence(r: &AnyRow) -> Result<Cadence> {
 const SUBSCRIBER_COLUMNS: &str = "id, handle, email, name, locale, channels, topics, frequency, time_zone, hour, \
      weekday, state, since, next_due, created_at, updated_at, confirmed_at, ended_at";
 
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
+/// Binds a subscriber's fields in [`SUBSCRIBER_COLUMNS`] order.
+fn bind_subscriber<'q>(q: AnyQuery<'q>, s: &Subscriber) -> AnyQuery<'q> {
+    q.bind(&s.id)
+        .bind(&s.handle)
+        .bind(&s.email)
+        .bind(&s.name)
+        .bind(&s.locale)
+        .bind(json_list(&s.channels))
+        .bind(json_list(&s.topics))
+        .bind(s.cadence.frequency.as_str())
+        .bind(&s.cadence.time_zone)
+        .bind(i64::from(s.cadence.hour))
+        .bind(i64::from(s.cadence.weekday))
+        .bind(&s.state)
+        .bind(to_millis(s.since))
+        .bind(s.next_due.map(to_millis))
+        .bind(to_millis(s.created_at))
+        .bind(to_millis(s.updated_at))
+        .bind(s.confirmed_at.map(to_millis))
+        .bind(s.ended_at.map(to_millis))
+}
+
 fn row_to_subscriber(r: &AnyRow) -> Result<Subscriber> {
     Ok(Subscriber {
         id: r.try_get("id")?,
@@ -300,25 +324,7 @@ impl Store {
              ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
              ON CONFLICT (email) DO NOTHING"
         );
-        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(&s.id)
-            .bind(&s.handle)
-            .bind(&s.email)
-            .bind(&s.name)
-            .bind(&s.locale)
-            .bind(json_list(&s.channels))
-            .bind(json_list(&s.topics))
-            .bind(s.cadence.frequency.as_str())
-            .bind(&s.cadence.time_zone)
-            .bind(i64::from(s.cadence.hour))
-            .bind(i64::from(s.cadence.weekday))
-            .bind(&s.state)
-            .bind(to_millis(s.since))
-            .bind(s.next_due.map(to_millis))
-            .bind(to_millis(s.created_at))
-            .bind(to_millis(s.updated_at))
-            .bind(s.confirmed_at.map(to_millis))
-            .bind(s.ended_at.map(to_millis))
+        let done = bind_subscriber(sqlx::query(sqlx::AssertSqlSafe(sql)), s)
             .execute(&self.pool)
             .await?;
         let stored = self
@@ -343,25 +349,7 @@ impl Store {
              ON CONFLICT (email) DO NOTHING"
         );
         for s in subs {
-            let done = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(&s.id)
-                .bind(&s.handle)
-                .bind(&s.email)
-                .bind(&s.name)
-                .bind(&s.locale)
-                .bind(json_list(&s.channels))
-                .bind(json_list(&s.topics))
-                .bind(s.cadence.frequency.as_str())
-                .bind(&s.cadence.time_zone)
-                .bind(i64::from(s.cadence.hour))
-                .bind(i64::from(s.cadence.weekday))
-                .bind(&s.state)
-                .bind(to_millis(s.since))
-                .bind(s.next_due.map(to_millis))
-                .bind(to_millis(s.created_at))
-                .bind(to_millis(s.updated_at))
-                .bind(s.confirmed_at.map(to_millis))
-                .bind(s.ended_at.map(to_millis))
+            let done = bind_subscriber(sqlx::query(sqlx::AssertSqlSafe(sql.clone())), s)
                 .execute(&mut *tx)
                 .await?;
             if done.rows_affected() == 1 {

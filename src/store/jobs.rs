@@ -159,19 +159,7 @@ impl Store {
     /// Records success. Only the claim that is still current may finish a job: a
     /// worker whose lease was taken over writes nothing. Returns whether it counted.
     pub async fn complete(&self, job: &JobRow, now: DateTime<Utc>) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE jobs SET state = CASE WHEN dirty = 1 THEN 'pending' ELSE 'done' END, \
-             attempts = CASE WHEN dirty = 1 THEN 0 ELSE attempts END, dirty = 0, run_at = $1, \
-             lease_until = NULL, last_error = NULL, finished_at = $1, updated_at = $1 \
-             WHERE id = $2 AND state = 'running' AND worker = $3 AND attempts = $4",
-        )
-        .bind(to_millis(now))
-        .bind(job.id)
-        .bind(job.worker.as_deref().unwrap_or_default())
-        .bind(job.attempts)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() > 0)
+        Ok(self.complete_many(std::slice::from_ref(job), now).await? > 0)
     }
 
     /// [`Store::complete`] for many jobs in one transaction (one commit for a batch
