@@ -94,6 +94,8 @@ async fn admin_audience_subscribers_double_opt_in_import_preferences_and_unsubsc
         assert_eq!((s, page["subscribers"].as_array().unwrap().len()), (200, 0));
 
         // Confirmed elsewhere: active at once, consent `import`, no confirmation mail.
+        // (A second later, so the listing below has a defined order.)
+        api.t.clock.advance(chrono::Duration::seconds(1));
         let (s, ana) = api
             .send(
                 post.clone(),
