@@ -10,7 +10,8 @@
 #
 # Environment: BENCH_EMAILS (100000), BENCH_SESSIONS (smtp-source sessions and
 # bridgecast's pool size, 16), BENCH_CONCURRENCY (bridgecast jobs in flight, 64),
-# BENCH_KEY (ed25519 | rsa; the DKIM key, default ed25519), BENCH_KEEP=1 keeps the dir.
+# BENCH_KEY (ed25519 | rsa; the DKIM key, default ed25519), BENCH_DATABASE_URL (an empty
+# postgres:// database instead of SQLite), BENCH_DB_POOL, BENCH_KEEP=1 keeps the dir.
 # Needs: postfix (smtp-sink, smtp-source), openssl, python3, GNU time. Loopback only.
 # Output: a table on stdout and in bench/results/email-latest.txt.
 set -euo pipefail
@@ -79,6 +80,7 @@ with open(path, "w") as f:
 PY
 cat >"$SITE/bridgecast.toml" <<TOML
 base_url = "https://feeds.example.org"
+database_url = "${BENCH_DATABASE_URL:-}"
 database_pool_size = ${BENCH_DB_POOL:-0}
 [jobs]
 concurrency = $CONC
