@@ -9,9 +9,10 @@
 //!
 //! `send_digest` records the delivery as `sent` (with the recipient's `since` moved to
 //! the period's cutoff) in one transaction right after the server accepted the
-//! message, and a retried job that finds that record does nothing. A crash between those two writes is the one window in
-//! which a retry can send twice; the Message-ID is derived from the job key, so the
-//! two copies carry the same id.
+//! message, and a retried job that finds that record does nothing. A crash between the
+//! server's acceptance and that commit is the one window in which a retry can send
+//! twice; the Message-ID is derived from the job key, so the two copies carry the same
+//! id.
 
 use crate::app::App;
 use crate::content::{Translation, article_path};
@@ -273,6 +274,44 @@ fn delivery(
     }
 }
 
+/// What every email job checks before it sends: `None` when an earlier attempt already
+/// finished (it recorded its delivery, then the process died before the job was marked
+/// done) or when `r` must get nothing (not in `state`, or suppressed: the skip is
+/// recorded). Otherwise the delivery row to fill, with its attempt counted.
+async fn gate(
+    app: &App,
+    key: &str,
+    r: &Recipient,
+    kind: &str,
+    period: &str,
+    state: &str,
+) -> Result<Option<Delivery>, JobError> {
+    let (suppressed, previous, attempts) = app
+        .store
+        .send_state(&r.email, key)
+        .await
+        .map_err(JobError::transient)?;
+    if matches!(previous.as_deref(), Some("sent" | "bounced" | "empty")) {
+        return Ok(None);
+    }
+    let mut d = delivery(key, r, kind, period, "skipped", app.now());
+    d.attempts = attempts + 1;
+    let skip = if r.state != state {
+        Some(format!("recipient is {}", r.state))
+    } else {
+        suppressed.map(|reason| format!("address suppressed ({reason})"))
+    };
+    if let Some(why) = skip {
+        d.last_error = Some(why);
+        app.store
+            .put_delivery(&d)
+            .await
+            .map_err(JobError::transient)?;
+        return Ok(None);
+    }
+    Ok(Some(d))
+}
+
 /// Runs one `SendDigest` job.
 pub async fn send_digest(
     app: &App,
@@ -281,7 +320,6 @@ pub async fn send_digest(
     period: &str,
     cutoff_ms: i64,
 ) -> Result<(), JobError> {
-    let now = app.now();
     let cutoff = crate::clock::from_millis(cutoff_ms);
     let Some(r) = app
         .store
@@ -293,34 +331,9 @@ pub async fn send_digest(
             "no recipient {recipient} (deleted?)"
         )));
     };
-    let (suppressed, previous, attempts) = app
-        .store
-        .send_state(&r.email, key)
-        .await
-        .map_err(JobError::transient)?;
-    if matches!(previous.as_deref(), Some("sent" | "bounced" | "empty")) {
-        // An earlier attempt finished and recorded it, then the process died before
-        // the job was marked done: nothing to do again.
+    let Some(mut d) = gate(app, key, &r, "digest", period, ACTIVE).await? else {
         return Ok(());
-    }
-    let mut d = delivery(key, &r, "digest", period, "skipped", now);
-    d.attempts = attempts + 1;
-    if r.state != ACTIVE {
-        d.last_error = Some(format!("recipient is {}", r.state));
-        app.store
-            .put_delivery(&d)
-            .await
-            .map_err(JobError::transient)?;
-        return Ok(());
-    }
-    if let Some(reason) = suppressed {
-        d.last_error = Some(format!("address suppressed ({reason})"));
-        app.store
-            .put_delivery(&d)
-            .await
-            .map_err(JobError::transient)?;
-        return Ok(());
-    }
+    };
     let items = items(app, &r, r.since, cutoff)
         .await
         .map_err(JobError::transient)?;
@@ -376,37 +389,9 @@ pub async fn send_confirmation(
         return Err(JobError::permanent(format!("no subscriber {subscriber}")));
     };
     let r = s.recipient();
-    if app
-        .store
-        .delivery(key)
-        .await
-        .map_err(JobError::transient)?
-        .is_some_and(|d| d.state == "sent")
-    {
+    let Some(mut d) = gate(app, key, &r, "confirmation", "confirm", PENDING).await? else {
         return Ok(());
-    }
-    let mut d = delivery(key, &r, "confirmation", "confirm", "skipped", now);
-    if s.state != PENDING {
-        d.last_error = Some(format!("subscriber is {}", s.state));
-        app.store
-            .put_delivery(&d)
-            .await
-            .map_err(JobError::transient)?;
-        return Ok(());
-    }
-    if let Some(reason) = app
-        .store
-        .suppression(&s.email)
-        .await
-        .map_err(JobError::transient)?
-    {
-        d.last_error = Some(format!("address suppressed ({reason})"));
-        app.store
-            .put_delivery(&d)
-            .await
-            .map_err(JobError::transient)?;
-        return Ok(());
-    }
+    };
     let ttl = app.config.email.confirm_ttl_hours;
     let expires = now + Duration::hours(i64::try_from(ttl).unwrap_or(72));
     let token = app.tokens.issue(Purpose::Confirm, &s.handle, Some(expires));
