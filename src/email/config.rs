@@ -56,7 +56,7 @@ pub struct EmailConfig {
     pub smtp_password: Secret,
     /// Whole-send timeout per message, connection included.
     pub timeout_secs: u64,
-    /// Open SMTP connections kept in the pool.
+    /// SMTP sessions open at once (busy or idle), reused between messages.
     pub pool_size: u32,
     /// Messages per second across the process; 0 means no limit.
     pub rate_per_sec: u32,
