@@ -68,6 +68,8 @@ pub struct App {
     pub tokens: crate::email::token::TokenKey,
     /// Composes, signs and sends mail.
     pub mail: crate::email::mail::Mail,
+    /// Sent digests wait here for the transaction that records them (group commit).
+    pub sent_log: crate::store::GroupCommit<(crate::store::Delivery, DateTime<Utc>)>,
     /// What went live in a period, shared by the many digests of that period.
     live_cache: tokio::sync::Mutex<HashMap<(i64, i64), LiveSet>>,
     live_version: std::sync::Mutex<Option<(std::time::Instant, i64)>>,
@@ -112,6 +114,7 @@ impl App {
             social,
             tokens,
             mail,
+            sent_log: crate::store::GroupCommit::default(),
             live_cache: tokio::sync::Mutex::default(),
             live_version: std::sync::Mutex::new(None),
             channels: RwLock::default(),

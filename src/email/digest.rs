@@ -18,7 +18,7 @@ use crate::app::App;
 use crate::content::{Translation, article_path};
 use crate::email::{DigestInput, DigestItem, Outgoing};
 use crate::jobs::{Job, JobError};
-use crate::store::{ACTIVE, Delivery, PENDING, Recipient, Store};
+use crate::store::{ACTIVE, Delivery, PENDING, Recipient, SendState, Store};
 use anyhow::Result;
 use chrono::{DateTime, Duration, Utc};
 use std::collections::{BTreeMap, BTreeSet};
@@ -282,15 +282,16 @@ async fn gate(
     app: &App,
     key: &str,
     r: &Recipient,
+    sent: SendState,
     kind: &str,
     period: &str,
     state: &str,
 ) -> Result<Option<Delivery>, JobError> {
-    let (suppressed, previous, attempts) = app
-        .store
-        .send_state(&r.email, key)
-        .await
-        .map_err(JobError::transient)?;
+    let SendState {
+        suppressed,
+        previous,
+        attempts,
+    } = sent;
     if matches!(previous.as_deref(), Some("sent" | "bounced" | "empty")) {
         return Ok(None);
     }
@@ -321,9 +322,9 @@ pub async fn send_digest(
     cutoff_ms: i64,
 ) -> Result<(), JobError> {
     let cutoff = crate::clock::from_millis(cutoff_ms);
-    let Some(r) = app
+    let Some((r, sent)) = app
         .store
-        .recipient(recipient)
+        .send_context(recipient, key)
         .await
         .map_err(JobError::transient)?
     else {
@@ -331,7 +332,7 @@ pub async fn send_digest(
             "no recipient {recipient} (deleted?)"
         )));
     };
-    let Some(mut d) = gate(app, key, &r, "digest", period, ACTIVE).await? else {
+    let Some(mut d) = gate(app, key, &r, sent, "digest", period, ACTIVE).await? else {
         return Ok(());
     };
     let items = items(app, &r, r.since, cutoff)
@@ -356,14 +357,14 @@ pub async fn send_digest(
     match sent {
         Ok(false) => Ok(()),
         Ok(true) => {
-            let mut tx = app.store.transaction().await.map_err(JobError::transient)?;
-            Store::put_delivery_in(&mut tx, &d)
+            // The relay has the message: record it before the job may succeed. Sends
+            // finishing together share one transaction.
+            app.sent_log
+                .submit((d, cutoff), |batch| async move {
+                    app.store.record_deliveries(&batch).await
+                })
                 .await
                 .map_err(JobError::transient)?;
-            Store::advance_since(&mut tx, &r.key, cutoff)
-                .await
-                .map_err(JobError::transient)?;
-            tx.commit().await.map_err(JobError::transient)?;
             crate::metrics::Metrics::inc(&app.metrics.emails_sent);
             Ok(())
         }
@@ -389,7 +390,12 @@ pub async fn send_confirmation(
         return Err(JobError::permanent(format!("no subscriber {subscriber}")));
     };
     let r = s.recipient();
-    let Some(mut d) = gate(app, key, &r, "confirmation", "confirm", PENDING).await? else {
+    let sent = app
+        .store
+        .send_state(&r.email, key)
+        .await
+        .map_err(JobError::transient)?;
+    let Some(mut d) = gate(app, key, &r, sent, "confirmation", "confirm", PENDING).await? else {
         return Ok(());
     };
     let ttl = app.config.email.confirm_ttl_hours;

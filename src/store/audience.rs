@@ -125,6 +125,17 @@ impl Recipient {
     }
 }
 
+/// What decides whether an email job may send.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SendState {
+    /// Why the address is suppressed, if it is.
+    pub suppressed: Option<String>,
+    /// The state of the delivery already recorded for this job, if any.
+    pub previous: Option<String>,
+    /// Attempts recorded so far.
+    pub attempts: i64,
+}
+
 /// One email job's record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
@@ -256,6 +267,23 @@ fn row_to_contact(r: &AnyRow) -> Result<Contact> {
 
 const DELIVERY_COLUMNS: &str = "job_key, recipient, email, locale, kind, period, state, message_id, articles, reply, \
      last_error, attempts, updated_at";
+
+/// Binds a delivery's values in [`DELIVERY_COLUMNS`] order.
+fn bind_delivery<'q>(q: AnyQuery<'q>, d: &'q Delivery) -> AnyQuery<'q> {
+    q.bind(&d.job_key)
+        .bind(&d.recipient)
+        .bind(&d.email)
+        .bind(&d.locale)
+        .bind(&d.kind)
+        .bind(&d.period)
+        .bind(&d.state)
+        .bind(&d.message_id)
+        .bind(json_list(&d.articles))
+        .bind(&d.reply)
+        .bind(&d.last_error)
+        .bind(d.attempts)
+        .bind(to_millis(d.updated_at))
+}
 
 fn row_to_delivery(r: &AnyRow) -> Result<Delivery> {
     Ok(Delivery {
@@ -641,6 +669,51 @@ impl Store {
         }
     }
 
+    /// A recipient with what decides whether a send may go ahead, in one query: the
+    /// suppression of its address and the delivery already recorded under `job_key`.
+    pub async fn send_context(
+        &self,
+        key: &str,
+        job_key: &str,
+    ) -> Result<Option<(Recipient, SendState)>> {
+        let (columns, table, id) = match key.split_once(':') {
+            Some(("s", id)) => (SUBSCRIBER_COLUMNS, "subscribers", id),
+            Some(("c", id)) => (CONTACT_COLUMNS, "contacts", id),
+            _ => return Ok(None),
+        };
+        let sql = format!(
+            "SELECT {columns}, \
+             (SELECT reason FROM suppressions WHERE suppressions.email = {table}.email) AS send_suppressed, \
+             (SELECT state FROM deliveries WHERE job_key = $2) AS send_previous, \
+             (SELECT attempts FROM deliveries WHERE job_key = $2) AS send_attempts \
+             FROM {table} WHERE id = $1"
+        );
+        let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(job_key)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let state = SendState {
+            suppressed: row.try_get("send_suppressed")?,
+            previous: row.try_get("send_previous")?,
+            attempts: row.try_get::<Option<i64>, _>("send_attempts")?.unwrap_or(0),
+        };
+        let recipient = if table == "subscribers" {
+            row_to_subscriber(&row)?.recipient()
+        } else {
+            let c = row_to_contact(&row)?;
+            let org = self
+                .organisation(&c.org_id)
+                .await?
+                .with_context(|| format!("contact {} belongs to no organisation", c.id))?;
+            c.recipient(&org)
+        };
+        Ok(Some((recipient, state)))
+    }
+
     /// A recipient by the handle its links carry.
     pub async fn recipient_by_handle(&self, handle: &str) -> Result<Option<Recipient>> {
         if let Some(s) = self.subscriber_by_handle(handle).await? {
@@ -866,11 +939,7 @@ impl Store {
 
     /// What a send needs to know in one round trip: why the address is suppressed (if
     /// it is) and the state and attempts of the delivery already recorded for the job.
-    pub async fn send_state(
-        &self,
-        email: &str,
-        job_key: &str,
-    ) -> Result<(Option<String>, Option<String>, i64)> {
+    pub async fn send_state(&self, email: &str, job_key: &str) -> Result<SendState> {
         let row = sqlx::query(
             "SELECT (SELECT reason FROM suppressions WHERE email = $1) AS reason, \
              (SELECT state FROM deliveries WHERE job_key = $2) AS state, \
@@ -880,12 +949,11 @@ impl Store {
         .bind(job_key)
         .fetch_one(&self.pool)
         .await?;
-        let attempts: Option<i64> = row.try_get("attempts")?;
-        Ok((
-            row.try_get("reason")?,
-            row.try_get("state")?,
-            attempts.unwrap_or(0),
-        ))
+        Ok(SendState {
+            suppressed: row.try_get("reason")?,
+            previous: row.try_get("state")?,
+            attempts: row.try_get::<Option<i64>, _>("attempts")?.unwrap_or(0),
+        })
     }
 
     /// Why an address is suppressed, if it is.
@@ -921,22 +989,78 @@ impl Store {
              reply = excluded.reply, last_error = excluded.last_error, attempts = excluded.attempts, \
              updated_at = excluded.updated_at"
         );
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(&d.job_key)
-            .bind(&d.recipient)
-            .bind(&d.email)
-            .bind(&d.locale)
-            .bind(&d.kind)
-            .bind(&d.period)
-            .bind(&d.state)
-            .bind(&d.message_id)
-            .bind(json_list(&d.articles))
-            .bind(&d.reply)
-            .bind(&d.last_error)
-            .bind(d.attempts)
-            .bind(to_millis(d.updated_at))
+        bind_delivery(sqlx::query(sqlx::AssertSqlSafe(sql)), d)
             .execute(&mut *conn)
             .await?;
+        Ok(())
+    }
+
+    /// Records deliveries with the recipients' `since` moved to each one's cutoff, all
+    /// in one transaction: a multi-row upsert of the deliveries, then one `UPDATE` per
+    /// (table, cutoff). [`crate::store::GroupCommit`] feeds it the sends that finished
+    /// while the previous batch was committing.
+    pub async fn record_deliveries(&self, batch: &[(Delivery, DateTime<Utc>)]) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        // 13 parameters a row; SQLite allows 32,766 in one statement.
+        for chunk in batch.chunks(512) {
+            let mut sql = format!("INSERT INTO deliveries ({DELIVERY_COLUMNS}) VALUES ");
+            for i in 0..chunk.len() {
+                let b = i * 13;
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push('(');
+                for k in 1..=13 {
+                    if k > 1 {
+                        sql.push_str(", ");
+                    }
+                    sql.push_str(&format!("${}", b + k));
+                }
+                sql.push(')');
+            }
+            sql.push_str(
+                " ON CONFLICT (job_key) DO UPDATE SET state = excluded.state, \
+                 message_id = COALESCE(excluded.message_id, deliveries.message_id), articles = excluded.articles, \
+                 reply = excluded.reply, last_error = excluded.last_error, attempts = excluded.attempts, \
+                 updated_at = excluded.updated_at",
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (d, _) in chunk {
+                q = bind_delivery(q, d);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        let mut moves: BTreeMap<(&str, i64), Vec<&str>> = BTreeMap::new();
+        for (d, cutoff) in batch {
+            let (table, id) = match d.recipient.split_once(':') {
+                Some(("s", id)) => ("subscribers", id),
+                Some(("c", id)) => ("contacts", id),
+                _ => anyhow::bail!("no such recipient {}", d.recipient),
+            };
+            moves
+                .entry((table, to_millis(*cutoff)))
+                .or_default()
+                .push(id);
+        }
+        for ((table, cutoff), ids) in moves {
+            for ids in ids.chunks(1000) {
+                let list = (0..ids.len())
+                    .map(|i| format!("${}", i + 2))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let sql =
+                    format!("UPDATE {table} SET since = $1 WHERE since < $1 AND id IN ({list})");
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(cutoff);
+                for id in ids {
+                    q = q.bind(*id);
+                }
+                q.execute(&mut *tx).await?;
+            }
+        }
+        tx.commit().await?;
         Ok(())
     }
 

@@ -136,15 +136,29 @@ impl Store {
         lease_until: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<JobRow>> {
-        let lock = match self.engine {
-            Engine::Postgres => "FOR UPDATE SKIP LOCKED",
-            Engine::Sqlite => "",
+        // Candidates come from two index walks that stop after `limit` rows each (the
+        // `jobs_due` index is ordered by state, run_at, id); one `OR` of both
+        // conditions would sort every due job on each claim.
+        let candidates = "SELECT id FROM (SELECT id FROM jobs WHERE state = 'pending' AND run_at <= $3 \
+             ORDER BY run_at, id LIMIT $4) AS due UNION ALL \
+             SELECT id FROM (SELECT id FROM jobs WHERE state = 'running' AND lease_until < $3 \
+             ORDER BY run_at, id LIMIT $4) AS expired";
+        let chosen = match self.engine {
+            // Concurrent claimers: lock the rows, skip those another worker holds, and
+            // check the conditions again on the locked rows.
+            Engine::Postgres => format!(
+                "SELECT id FROM jobs WHERE id IN ({candidates}) \
+                 AND ((state = 'pending' AND run_at <= $3) OR (state = 'running' AND lease_until < $3)) \
+                 ORDER BY run_at, id LIMIT $4 FOR UPDATE SKIP LOCKED"
+            ),
+            // One writer at a time: the statement runs in its own write transaction.
+            Engine::Sqlite => format!(
+                "SELECT id FROM jobs WHERE id IN ({candidates}) ORDER BY run_at, id LIMIT $4"
+            ),
         };
         let sql = format!(
             "UPDATE jobs SET state = 'running', lease_until = $1, worker = $2, attempts = attempts + 1, updated_at = $3 \
-             WHERE id IN (SELECT id FROM jobs WHERE (state = 'pending' AND run_at <= $3) \
-             OR (state = 'running' AND lease_until < $3) ORDER BY run_at, id LIMIT $4 {lock}) \
-             RETURNING {JOB_COLUMNS}"
+             WHERE id IN ({chosen}) RETURNING {JOB_COLUMNS}"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(to_millis(lease_until))
@@ -168,21 +182,29 @@ impl Store {
         if jobs.is_empty() {
             return Ok(0);
         }
+        // One statement per 400 jobs, matching (id, worker, attempts): only the claim
+        // that is still current counts.
         let mut tx = self.pool.begin().await?;
         let mut n = 0;
-        for job in jobs {
-            let done = sqlx::query(
+        for chunk in jobs.chunks(400) {
+            let pairs = (0..chunk.len())
+                .map(|i| format!("(${}, ${}, ${})", 3 * i + 2, 3 * i + 3, 3 * i + 4))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
                 "UPDATE jobs SET state = CASE WHEN dirty = 1 THEN 'pending' ELSE 'done' END, \
                  attempts = CASE WHEN dirty = 1 THEN 0 ELSE attempts END, dirty = 0, run_at = $1, \
                  lease_until = NULL, last_error = NULL, finished_at = $1, updated_at = $1 \
-                 WHERE id = $2 AND state = 'running' AND worker = $3 AND attempts = $4",
-            )
-            .bind(to_millis(now))
-            .bind(job.id)
-            .bind(job.worker.as_deref().unwrap_or_default())
-            .bind(job.attempts)
-            .execute(&mut *tx)
-            .await?;
+                 WHERE state = 'running' AND (id, worker, attempts) IN (VALUES {pairs})"
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(to_millis(now));
+            for job in chunk {
+                q = q
+                    .bind(job.id)
+                    .bind(job.worker.clone().unwrap_or_default())
+                    .bind(job.attempts);
+            }
+            let done = q.execute(&mut *tx).await?;
             n += usize::try_from(done.rows_affected()).unwrap_or(0);
         }
         tx.commit().await?;

@@ -7,15 +7,17 @@
 
 mod api;
 mod audience;
+mod group;
 mod ingest;
 mod jobs;
 mod social;
 
 pub use api::TokenRow;
 pub use audience::{
-    ACTIVE, BOUNCED, Consent, Contact, Delivery, Organisation, PENDING, Recipient, Subscriber,
-    UNSUBSCRIBED,
+    ACTIVE, BOUNCED, Consent, Contact, Delivery, Organisation, PENDING, Recipient, SendState,
+    Subscriber, UNSUBSCRIBED,
 };
+pub use group::GroupCommit;
 pub use ingest::{IngestItem, IngestSource};
 pub use jobs::{EnqueueMode, JobRow, JobState, QueueCounts};
 pub use social::SocialPost;
