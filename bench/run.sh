@@ -37,6 +37,11 @@ else
     ARTICLES=${BENCH_ARTICLES:-1250}
 fi
 CONNS=${BENCH_CONNECTIONS:-64}
+# BENCH_ONLY: comma-separated sections to run (build, serve, latency); default all.
+ONLY=${BENCH_ONLY:-all}
+want() { [[ $ONLY == all || ,$ONLY, == *,$1,* ]]; }
+[[ $ONLY == all || $ONLY =~ ^(build|serve|latency)(,(build|serve|latency))*$ ]] ||
+    { echo "bench: BENCH_ONLY must list build, serve or latency, got '$ONLY'" >&2; exit 2; }
 for v in DURATION ARTICLES CONNS; do
     [[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "bench: $v must be a positive integer, got '${!v}'" >&2; exit 2; }
 done
@@ -44,9 +49,9 @@ done
 
 LOCALES=8              # fixed by gen_corpus.py
 BUILD_RUNS=3           # median of this many cold builds, each tool
-LAT_REPEATS=5          # publish-to-served samples
+LAT_REPEATS=9          # publish-to-served samples
 LAT_TIMEOUT=30         # seconds to wait for one new article to show up
-RESCAN_SECS=1          # BRIDGECAST_SCHEDULER__RESCAN_EVERY_SECS for the serve process
+RESCAN_SECS=60         # BRIDGECAST_SCHEDULER__RESCAN_EVERY_SECS for the serve process (the default)
 READY_TIMEOUT=600      # seconds to wait for /readyz after starting serve
 HUGO_RSS_LIMIT=-1      # -1 = unlimited: each locale feed carries all its articles (see gen_hugo.py)
 FEED=/feeds/news/en/atom.xml
@@ -55,6 +60,7 @@ BASE_URL=http://bench.example.org
 # Targets (printed as "target met" / "target missed"; never fail the run).
 TARGET_BUILD=3         # hugo_time / bridgecast_time >= this
 TARGET_SERVE=1.0       # bridgecast_rps / nginx_rps >= this
+TARGET_LATENCY=0.050   # publish-to-served median, seconds, < this
 
 # Configuration must come only from the files this script writes (BRIDGECAST_LOG, the
 # log filter, is kept).
@@ -188,12 +194,13 @@ say "  $ARTICLES articles, $n_files translation files, $(awk -v b="$corpus_bytes
 say "  bridgecast validate: $(tail -n 1 "$WORK/validate.log")"
 
 # ---------------------------------------------------------------------- build
+EXPORT=$CORPUS/export
+if want build; then
 HUGO=$WORK/hugo
 HUGO_OUT=$WORK/hugo-public
 python3 "$BENCH/gen_hugo.py" "$CORPUS" "$HUGO" "$HUGO_RSS_LIMIT" >"$WORK/gen_hugo.log" 2>&1 ||
     { cat "$WORK/gen_hugo.log" >&2; die "gen_hugo.py failed"; }
 
-EXPORT=$CORPUS/export
 bc_times=()
 hugo_times=()
 for ((run = 1; run <= BUILD_RUNS; run++)); do
@@ -262,6 +269,20 @@ else
     say "              [outputs] page = [] accepted: no page output attempted"
 fi
 
+elif want serve; then
+    # nginx serves the exported bytes: one untimed export.
+    write_cfg "$WORK/export.toml" "$WORK/data-export"
+    log "bridgecast export (untimed, for nginx)"
+    run_in "$WORK" "$WORK/export.log" 900 "$BIN" --config "$WORK/export.toml" export "$EXPORT" ||
+        { tail -n 20 "$WORK/export.log" >&2; die "bridgecast export failed: $(tail -n 1 "$WORK/export.log")"; }
+fi
+
+if ! want serve && ! want latency; then
+    say ""
+    say "results: bench/results/latest.txt"
+    exit 0
+fi
+
 # -------------------------------------------------------------------- serving
 BC_PORT=$(free_port)
 NG_PORT=$(free_port)
@@ -292,6 +313,7 @@ t_ready=$(now)
 hwm_ready=$(awk '/^VmHWM/ { print $2 }' "/proc/$BC_PID/status")
 rss_ready=$(awk '/^VmRSS/ { print $2 }' "/proc/$BC_PID/status")
 
+if want serve; then
 NGX=$WORK/nginx
 mkdir -p "$NGX/tmp"
 user_line=""
@@ -423,7 +445,10 @@ for l in "${serve_lines[@]}"; do say "$l"; done
 for n in "${WRK_NOTES[@]}"; do say "  note: $n"; done
 say "  nginx: worker_processes 2, sendfile, gzip_static (the export's .gz files), etag, access_log off"
 
+fi
+
 # --------------------------------------------------------------------- memory
+if want serve; then
 kill -0 "$BC_PID" 2>/dev/null || die "bridgecast serve died during the wrk runs: $(tail -n 1 "$WORK/serve.log")"
 hwm_after=$(awk '/^VmHWM/ { print $2 }' "/proc/$BC_PID/status")
 rss_after=$(awk '/^VmRSS/ { print $2 }' "/proc/$BC_PID/status")
@@ -432,11 +457,13 @@ say "4. Memory of bridgecast serve (pid $BC_PID; started to ready in $(elapsed "
 say "$(printf '  %-30s %16s %16s' "" "peak (VmHWM)" "now (VmRSS)")"
 say "$(printf '  %-30s %16s %16s' "after readiness" "$(kib_to_mib "$hwm_ready")" "$(kib_to_mib "$rss_ready")")"
 say "$(printf '  %-30s %16s %16s' "after the wrk runs" "$(kib_to_mib "$hwm_after")" "$(kib_to_mib "$rss_after")")"
+fi
 
+if want latency; then
 # ------------------------------------------------------------------- latency
 ARTS=$CORPUS/feeds/news/articles
 lat=()
-LAT_TITLE="5. Publish-to-served latency (new en.md renamed into the content folder -> first $FEED containing its id)"
+LAT_TITLE="5. Publish-to-served latency (new article folder renamed into the content folder -> first $FEED containing its id; bench/latency.py polls over one keep-alive connection)"
 LAT_HOW="  how new files are noticed: inotify on content_dir (scheduler.watch), and a re-scan every scheduler.rescan_every_secs = $RESCAN_SECS s as a safety net"
 # A sample that never shows up: print what is known, then fail the run.
 lat_failed() { # N ID T0
@@ -476,22 +503,13 @@ status = "approved"
 
 Latency probe $n. This article was written while the daemon was running.
 EOF
-    seen=0
     t0=$(now)
-    mv "$WORK/stage/$slug" "$ARTS/$slug"
-    deadline=$(awk -v t="$t0" -v d="$LAT_TIMEOUT" 'BEGIN { printf "%.6f", t + d }')
-    for ((i = 0; i < 1000000; i++)); do
-        if curl -s --max-time 2 -o "$WORK/lat-body" "$BC$FEED" && grep -qF "$id" "$WORK/lat-body"; then
-            t1=$(now)
-            seen=1
-            break
-        fi
-        if awk -v t="$(now)" -v d="$deadline" 'BEGIN { exit !(t > d) }'; then break; fi
-    done
-    if ((!seen)); then
+    rc=0
+    sample=$(python3 "$BENCH/latency.py" "$BC$FEED" "$WORK/stage/$slug" "$ARTS/$slug" "$id" "$LAT_TIMEOUT") || rc=$?
+    if ((rc != 0)); then
         lat_failed "$n" "$id" "$t0"
     fi
-    lat+=("$(elapsed "$t0" "$t1")")
+    lat+=("$sample")
     log "latency sample $n: ${lat[-1]} s"
     sleep 1.3 # vary the phase against the re-scan timer
 done
@@ -502,9 +520,11 @@ lat_med=$(median "${lat[@]}")
 say ""
 say "$LAT_TITLE"
 say "$(printf '  %-30s %16s %16s %16s' "" "min" "median" "max")"
-say "$(printf '  %-30s %16s %16s %16s' "seconds ($LAT_REPEATS samples)" "$lat_min" "$lat_med" "$lat_max")"
+lat_verdict=$(awk -v m="$lat_med" -v t="$TARGET_LATENCY" 'BEGIN { if (m + 0 < t + 0) print "target met"; else print "target missed" }')
+say "$(printf '  %-30s %16s %16s %16s  %s' "seconds ($LAT_REPEATS samples)" "$lat_min" "$lat_med" "$lat_max" "median < $TARGET_LATENCY s: $lat_verdict")"
 say "  samples: ${lat[*]} s"
 say "$LAT_HOW"
+fi
 
 say ""
 say "results: bench/results/latest.txt"
