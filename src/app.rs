@@ -58,6 +58,8 @@ pub struct App {
     pub cache: Cache,
     pub metrics: Metrics,
     pub http: reqwest::Client,
+    /// `Cache-Control` of served documents, from `feeds.max_age_secs`.
+    pub cache_control: axum::http::HeaderValue,
     /// Identifies this process in job leases.
     pub worker_id: String,
     /// Wakes the job worker when something was enqueued.
@@ -78,6 +80,8 @@ pub struct App {
     ready: AtomicBool,
     /// Fingerprint of the content folder at the last sync (names, sizes, mtimes).
     pub(crate) content_fingerprint: std::sync::Mutex<Option<u64>>,
+    /// What the folder watcher saw change since the last sync.
+    pub(crate) content_changes: std::sync::Mutex<crate::publish::ContentChanges>,
     /// Parsed content files, so a re-scan only parses what changed.
     pub(crate) parse_cache: std::sync::Mutex<crate::content::ParseCache>,
     /// The store's translations as of a version, so a render does not read them all.
@@ -101,7 +105,12 @@ impl App {
         let tokens = crate::email::token::TokenKey::new(&token_secret(&config)?);
         let mail = crate::email::mail::Mail::new(&config)?;
         let worker_id = format!("{}-{}", hostname(), uuid::Uuid::new_v4().simple());
+        let cache_control = axum::http::HeaderValue::from_str(&format!(
+            "public, max-age={}",
+            config.feeds.max_age_secs
+        ))?;
         Ok(Arc::new(Self {
+            cache_control,
             config,
             store,
             clock,
@@ -122,6 +131,7 @@ impl App {
             ready: AtomicBool::new(false),
             content_fingerprint: std::sync::Mutex::new(None),
             parse_cache: std::sync::Mutex::default(),
+            content_changes: std::sync::Mutex::default(),
             snapshot: tokio::sync::Mutex::new(None),
             page_inputs: std::sync::Mutex::default(),
         }))
@@ -184,6 +194,31 @@ impl App {
         *self.problems.write().expect("problems lock") = problems;
     }
 
+    /// Notes that `path` in the content folder changed (`None`: anything may have), for
+    /// the next content sync: when every noted path lies in an article folder, the sync
+    /// reads only those folders. The folder watcher calls this.
+    pub fn content_changed(&self, path: Option<std::path::PathBuf>) {
+        let mut c = self.content_changes.lock().expect("changes lock");
+        match path {
+            Some(p) => c.add(p),
+            None => c.add_everything(),
+        }
+    }
+
+    /// Replaces the problems of files under any of `prefixes` (article folders ending in
+    /// a separator) with `problems`, after a sync of those folders alone.
+    pub(crate) fn replace_problems(&self, prefixes: &[String], problems: Vec<Problem>) {
+        let mut all = self.problems.write().expect("problems lock");
+        all.retain(|p| {
+            let path = p.path.display().to_string();
+            !prefixes.iter().any(|pre| {
+                path.starts_with(pre.as_str())
+                    || Some(path.as_str()) == pre.strip_suffix(std::path::MAIN_SEPARATOR)
+            })
+        });
+        all.extend(problems);
+    }
+
     /// Problems found in the content folder at the last sync.
     pub fn problems(&self) -> Vec<Problem> {
         self.problems.read().expect("problems lock").clone()
@@ -221,26 +256,30 @@ impl App {
     pub async fn patch_translations(&self, report: &crate::store::SyncReport) {
         let Some(v) = report.version else { return };
         let mut snap = self.snapshot.lock().await;
-        let Some((old, ts)) = snap.as_ref() else {
+        let Some((old, _)) = snap.as_ref() else {
             return;
         };
         if *old != v - 1 {
             *snap = None;
             return;
         }
-        let mut map: HashMap<(String, String), Translation> = ts
-            .iter()
-            .map(|t| ((t.article_id.clone(), t.locale.clone()), t.clone()))
-            .collect();
-        for (before, after) in &report.changes {
-            if let Some(b) = before {
-                map.remove(&(b.article_id.clone(), b.locale.clone()));
-            }
-            if let Some(a) = after {
-                map.insert((a.article_id.clone(), a.locale.clone()), a.clone());
-            }
+        let Some((_, mut ts)) = snap.take() else {
+            return;
+        };
+        // In place unless a render still holds the old list (then it is copied once).
+        let list = Arc::make_mut(&mut ts);
+        {
+            let gone: std::collections::HashSet<(&str, &str)> = report
+                .changes
+                .iter()
+                .flat_map(|(b, a)| [b.as_ref(), a.as_ref()])
+                .flatten()
+                .map(|t| (t.article_id.as_str(), t.locale.as_str()))
+                .collect();
+            list.retain(|t| !gone.contains(&(t.article_id.as_str(), t.locale.as_str())));
         }
-        *snap = Some((v, Arc::new(map.into_values().collect())));
+        list.extend(report.changes.iter().filter_map(|(_, a)| a.clone()));
+        *snap = Some((v, ts));
     }
 
     pub fn is_ready(&self) -> bool {

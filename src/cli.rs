@@ -394,10 +394,10 @@ async fn serve(config: Config) -> Result<()> {
     if app.store.engine() == crate::store::Engine::Postgres {
         tokio::spawn(refresh_cache(app.clone(), stop_rx.clone()));
     }
-    let listener = tokio::net::TcpListener::bind(&listen)
+    let listeners = bind_listeners(&listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
-    let addr = listener.local_addr()?;
+    let addr = listeners[0].local_addr()?;
     println!(
         "bridgecast {} serving http://{addr}/ ({} channels, {} problems in {}; database {})",
         env!("CARGO_PKG_VERSION"),
@@ -422,17 +422,100 @@ async fn serve(config: Config) -> Result<()> {
             )
         }
     }
-    axum::serve(
-        listener,
-        crate::http::router(app.clone())
-            .into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    let (ended_tx, mut ended) = tokio::sync::mpsc::unbounded_channel();
+    let servers = serve_http(&app, listeners, &stop_rx, &ended_tx)?;
+    let failed = tokio::select! {
+        _ = shutdown_signal() => false,
+        _ = ended.recv() => true,
+    };
     let _ = stop_tx.send(true);
+    for s in servers {
+        if let Ok(Err(e)) = tokio::task::spawn_blocking(move || s.join()).await {
+            std::panic::resume_unwind(e);
+        }
+    }
+    if failed {
+        anyhow::bail!("the HTTP server stopped (see the log above)");
+    }
     let _ = sched.shutdown().await;
     let _ = tokio::time::timeout(Duration::from_secs(10), worker).await;
     Ok(())
+}
+
+/// One listening socket per HTTP thread, all on `listen` (`SO_REUSEPORT`, so the kernel
+/// spreads connections over them); one socket where the platform lacks it.
+async fn bind_listeners(listen: &str) -> Result<Vec<std::net::TcpListener>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(16));
+    let mut addr = tokio::net::lookup_host(listen)
+        .await?
+        .next()
+        .with_context(|| format!("{listen} resolves to no address"))?;
+    let mut out = Vec::with_capacity(threads);
+    for _ in 0..threads {
+        let socket = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        #[cfg(unix)]
+        socket.set_reuseport(true)?;
+        socket.bind(addr)?;
+        let listener = socket.listen(1024)?.into_std()?;
+        // Port 0 picks a port once; the other sockets join it.
+        addr = listener.local_addr()?;
+        out.push(listener);
+        if cfg!(not(unix)) {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// Serves HTTP on one thread per listener, each with its own single-threaded runtime:
+/// a connection and its requests stay on the thread that accepted them, with no
+/// hand-over between threads (nginx's worker model). Jobs, the scheduler and the
+/// watcher stay on the main runtime. Each server stops, finishing the requests in
+/// flight, when `stop` turns true.
+fn serve_http(
+    app: &SharedApp,
+    listeners: Vec<std::net::TcpListener>,
+    stop: &tokio::sync::watch::Receiver<bool>,
+    ended: &tokio::sync::mpsc::UnboundedSender<()>,
+) -> Result<Vec<std::thread::JoinHandle<()>>> {
+    let mut handles = vec![];
+    for (i, listener) in listeners.into_iter().enumerate() {
+        let service = crate::http::make_service(app.clone());
+        let mut stop = stop.clone();
+        let ended = ended.clone();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let handle = std::thread::Builder::new()
+            .name(format!("http-{i}"))
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let listener = match tokio::net::TcpListener::from_std(listener) {
+                        Ok(l) => l,
+                        Err(e) => {
+                            tracing::error!(error = %e, "HTTP listener unusable");
+                            return;
+                        }
+                    };
+                    let served = axum::serve(listener, service)
+                        .with_graceful_shutdown(async move {
+                            let _ = stop.wait_for(|s| *s).await;
+                        })
+                        .await;
+                    if let Err(e) = served {
+                        tracing::error!(error = %e, "HTTP server failed");
+                    }
+                });
+                let _ = ended.send(());
+            })?;
+        handles.push(handle);
+    }
+    Ok(handles)
 }
 
 async fn shutdown_signal() {
@@ -454,15 +537,37 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-/// Syncs the content folder a moment after anything in it changes. The returned
-/// watcher must be kept alive. Without inotify (or on error) the timer still re-scans.
+/// Syncs the content folder when anything in it changes, telling the sync which paths
+/// changed so that it reads only those article folders. The returned watcher must be
+/// kept alive. Without inotify (or on error) the timer still re-scans.
 fn watch_content(app: SharedApp) -> Option<notify::RecommendedWatcher> {
     use notify::Watcher;
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    use notify::event::{AccessKind, AccessMode, CreateKind, EventKind, ModifyKind};
+    // true: the change is complete (a file closed after writing, a rename, a removal,
+    // a new folder), so the sync can start at once; false: a write may still be going on.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<bool>();
+    let changes = app.clone();
     let mut watcher = match notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
-        if ev.is_ok_and(|e| !matches!(e.kind, notify::EventKind::Access(_))) {
-            let _ = tx.send(());
+        let complete = match &ev {
+            Ok(e) => match e.kind {
+                EventKind::Access(AccessKind::Close(AccessMode::Write))
+                | EventKind::Modify(ModifyKind::Name(_))
+                | EventKind::Remove(_)
+                | EventKind::Create(CreateKind::Folder) => true,
+                EventKind::Access(_) => return,
+                _ => false,
+            },
+            Err(_) => false,
+        };
+        match &ev {
+            Ok(e) if !e.need_rescan() && !e.paths.is_empty() => {
+                for p in &e.paths {
+                    changes.content_changed(Some(p.clone()));
+                }
+            }
+            _ => changes.content_changed(None),
         }
+        let _ = tx.send(complete);
     }) {
         Ok(w) => w,
         Err(e) => {
@@ -475,10 +580,16 @@ fn watch_content(app: SharedApp) -> Option<notify::RecommendedWatcher> {
         return None;
     }
     tokio::spawn(async move {
-        while rx.recv().await.is_some() {
-            // Editors write a file in several steps: wait for the burst to end.
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            while rx.try_recv().is_ok() {}
+        while let Some(mut complete) = rx.recv().await {
+            // Editors write a file in several steps: unless the change is complete,
+            // wait for the burst to end.
+            while let Ok(c) = rx.try_recv() {
+                complete = c;
+            }
+            if !complete {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                while rx.try_recv().is_ok() {}
+            }
             if let Err(e) = crate::jobs::Job::SyncContent.submit(&app).await {
                 tracing::error!(error = %e, "could not enqueue a content sync");
             }
@@ -592,19 +703,26 @@ async fn export(config: Config, dir: &std::path::Path) -> Result<ExitCode> {
     app.set_content(loaded.channels, problems.clone());
     let loaded_at = started.elapsed();
     let app2 = app.clone();
-    let docs =
-        tokio::task::spawn_blocking(move || publish::render_everything(&app2, &translations))
-            .await?;
-    let rendered_at = started.elapsed();
-    let files = publish::write_static(dir, &docs)?;
+    let out = dir.to_path_buf();
+    let files = std::sync::atomic::AtomicUsize::new(0);
+    // Each render thread writes what it made at once: writing overlaps rendering.
+    let (docs, files) = tokio::task::spawn_blocking(move || {
+        let n = publish::render_everything(&app2, &translations, &|docs| {
+            let written = publish::write_static(&out, &docs)?;
+            files.fetch_add(written, std::sync::atomic::Ordering::Relaxed);
+            Ok(())
+        })?;
+        anyhow::Ok((n, files.into_inner()))
+    })
+    .await??;
     let media = publish::copy_media(&app.channels(), dir)?;
-    tracing::info!(load = ?loaded_at, render = ?(rendered_at - loaded_at), write = ?(started.elapsed() - rendered_at), "export phases");
+    tracing::info!(load = ?loaded_at, render_and_write = ?(started.elapsed() - loaded_at), "export phases");
     for p in &problems {
         eprintln!("{p}");
     }
     println!(
         "exported {} documents ({files} files with .gz and .br, {media} media files) to {} in {:.2?}; {} problems",
-        docs.len(),
+        docs,
         dir.display(),
         started.elapsed(),
         problems.len()

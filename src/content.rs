@@ -397,40 +397,101 @@ fn list_translation_files(channels: &[Channel], problems: &mut Vec<Problem>) -> 
             .collect();
         slugs.sort();
         for slug_dir in slugs {
-            let slug = slug_dir
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_default()
-                .to_owned();
-            if !valid_slug(&slug) {
-                problems.push(problem(
-                    &slug_dir,
-                    0,
-                    format!("slug {slug:?} must be lower-case letters, digits and '-'"),
-                ));
-                continue;
-            }
-            let Ok(files) = std::fs::read_dir(&slug_dir) else {
-                continue;
-            };
-            let mut files: Vec<(PathBuf, std::fs::Metadata)> = files
-                .filter_map(|e| e.ok())
-                .filter(|e| e.path().extension().and_then(|x| x.to_str()) == Some("md"))
-                .filter_map(|e| Some((e.path(), e.metadata().ok()?)))
-                .collect();
-            files.sort_by(|a, b| a.0.cmp(&b.0));
-            for (path, meta) in files {
-                out.push(SourceFile {
-                    channel: ci,
-                    slug: slug.clone(),
-                    path,
-                    mtime: meta.modified().ok(),
-                    len: meta.len(),
-                });
-            }
+            list_article_files(ci, &slug_dir, problems, &mut out);
         }
     }
     out
+}
+
+/// The `<locale>.md` files of one article folder, sorted, appended to `out`. A folder
+/// that does not exist (any more) adds nothing.
+fn list_article_files(
+    channel: usize,
+    slug_dir: &Path,
+    problems: &mut Vec<Problem>,
+    out: &mut Vec<SourceFile>,
+) {
+    let slug = slug_dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_owned();
+    let Ok(files) = std::fs::read_dir(slug_dir) else {
+        return;
+    };
+    if !valid_slug(&slug) {
+        problems.push(problem(
+            slug_dir,
+            0,
+            format!("slug {slug:?} must be lower-case letters, digits and '-'"),
+        ));
+        return;
+    }
+    let mut files: Vec<(PathBuf, std::fs::Metadata)> = files
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().and_then(|x| x.to_str()) == Some("md"))
+        .filter_map(|e| Some((e.path(), e.metadata().ok()?)))
+        .filter(|(_, m)| m.is_file())
+        .collect();
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    for (path, meta) in files {
+        out.push(SourceFile {
+            channel,
+            slug: slug.clone(),
+            path,
+            mtime: meta.modified().ok(),
+            len: meta.len(),
+        });
+    }
+}
+
+/// Re-reads only the article folders `articles` (channel id, slug), for a sync that
+/// knows what changed (the folder watcher): the work is proportional to those
+/// folders, not to the site. Uses and updates `cache` like [`load_with`]: files that
+/// are gone leave it. The result's `translations` and `problems` cover exactly those
+/// folders (checked like a full load, except that an id used by an article outside
+/// them is for the caller to detect); its `channels` is empty.
+///
+/// Returns `None` when `cache` was not filled by a full load of these `channels` and
+/// `base`, or names a channel not among them: the caller then loads everything.
+pub fn load_articles(
+    channels: &[Channel],
+    articles: &BTreeSet<(String, String)>,
+    base: &url::Url,
+    cache: &mut ParseCache,
+) -> Option<Content> {
+    if cache.channels != channels || cache.base != base.as_str() {
+        return None;
+    }
+    let mut content = Content::default();
+    let mut files = vec![];
+    let mut dirs = vec![];
+    for (channel, slug) in articles {
+        let ci = channels.iter().position(|c| &c.id == channel)?;
+        let slug_dir = channels[ci].dir.join("articles").join(slug);
+        list_article_files(ci, &slug_dir, &mut content.problems, &mut files);
+        dirs.push(slug_dir);
+    }
+    let live: BTreeSet<&PathBuf> = files.iter().map(|f| &f.path).collect();
+    cache
+        .files
+        .retain(|p, _| live.contains(p) || !dirs.iter().any(|d| p.parent() == Some(d)));
+    for f in &files {
+        let fresh = cache
+            .files
+            .get(&f.path)
+            .is_some_and(|(m, l, _)| *m == f.mtime && *l == f.len);
+        if !fresh {
+            let parsed = load_translation(&channels[f.channel], &f.slug, &f.path, base);
+            cache.files.insert(f.path.clone(), (f.mtime, f.len, parsed));
+        }
+        match &cache.files[&f.path].2 {
+            Ok(t) => content.translations.push(t.clone()),
+            Err(p) => content.problems.push(p.clone()),
+        }
+    }
+    check_groups(&mut content);
+    Some(content)
 }
 
 /// Parses `files[i]` for each `i` in `which`, on every core, in order.

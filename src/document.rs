@@ -3,6 +3,7 @@
 //! and gzip and brotli variants made once at render time.
 
 use axum::body::Bytes;
+use axum::http::HeaderValue;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use std::io::Write;
@@ -23,6 +24,17 @@ pub struct Document {
     pub body: Bytes,
     pub gzip: Bytes,
     pub br: Bytes,
+    /// Response header values made once, so that answering a request formats nothing.
+    pub(crate) headers: Headers,
+}
+
+/// The header values of a document's responses.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Headers {
+    /// The ETag of each encoding, indexed by [`Encoding`].
+    pub etag: [HeaderValue; 3],
+    pub last_modified: HeaderValue,
+    pub content_type: HeaderValue,
 }
 
 impl std::fmt::Debug for Document {
@@ -54,28 +66,72 @@ impl Document {
         };
         let gzip = gzip(&body, level);
         let br = brotli(&body, level);
-        Self {
+        Self::assemble(
             path,
-            channel: channel.to_owned(),
-            locale: locale.to_owned(),
-            content_type: content_type.to_owned(),
+            channel.to_owned(),
+            locale.to_owned(),
+            content_type.to_owned(),
             etag,
             last_modified,
             built_at,
-            body: body.into(),
-            gzip: gzip.into(),
-            br: br.into(),
+            [body.into(), gzip.into(), br.into()],
+        )
+    }
+
+    /// A document from parts already made (as stored): `bodies` are identity, gzip
+    /// and brotli. Invalid header text (never produced by `new`) is replaced by a
+    /// value that still answers: an empty ETag never matches, a missing type is bytes.
+    #[allow(clippy::too_many_arguments)]
+    pub fn assemble(
+        path: String,
+        channel: String,
+        locale: String,
+        content_type: String,
+        etag: String,
+        last_modified: DateTime<Utc>,
+        built_at: DateTime<Utc>,
+        bodies: [Bytes; 3],
+    ) -> Self {
+        let value = |s: &str, fallback: &'static str| {
+            HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static(fallback))
+        };
+        let bare = etag.trim_end_matches('"');
+        let headers = Headers {
+            etag: [
+                value(&etag, "\"\""),
+                value(&format!("{bare}-gz\""), "\"\""),
+                value(&format!("{bare}-br\""), "\"\""),
+            ],
+            last_modified: value(&http_date(last_modified), "Thu, 01 Jan 1970 00:00:00 GMT"),
+            content_type: value(&content_type, "application/octet-stream"),
+        };
+        let [body, gzip, br] = bodies;
+        Self {
+            path,
+            channel,
+            locale,
+            content_type,
+            etag,
+            last_modified,
+            built_at,
+            body,
+            gzip,
+            br,
+            headers,
         }
     }
 
-    /// The ETag of an encoded variant: a different representation needs a different
-    /// strong validator.
-    pub fn etag_for(&self, encoding: Encoding) -> String {
-        match encoding {
-            Encoding::Identity => self.etag.clone(),
-            Encoding::Gzip => format!("{}-gz\"", self.etag.trim_end_matches('"')),
-            Encoding::Brotli => format!("{}-br\"", self.etag.trim_end_matches('"')),
-        }
+    /// The `ETag` header value of an encoded variant.
+    pub fn etag_header(&self, encoding: Encoding) -> &HeaderValue {
+        &self.headers.etag[encoding as usize]
+    }
+
+    pub fn last_modified_header(&self) -> &HeaderValue {
+        &self.headers.last_modified
+    }
+
+    pub fn content_type_header(&self) -> &HeaderValue {
+        &self.headers.content_type
     }
 
     /// Whether `tag` (quoted, `W/` already removed) is the ETag of any of this document's
@@ -103,9 +159,14 @@ impl Document {
 /// A content coding the server can answer with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Encoding {
-    Identity,
-    Gzip,
-    Brotli,
+    Identity = 0,
+    Gzip = 1,
+    Brotli = 2,
+}
+
+/// An HTTP date (IMF-fixdate, RFC 9110 §5.6.7).
+pub fn http_date(t: DateTime<Utc>) -> String {
+    t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }
 
 /// A strong ETag: the first 128 bits of the SHA-256 of the bytes.

@@ -8,10 +8,11 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use chrono::{DateTime, Utc};
+use chrono::DateTime;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 pub fn router(app: SharedApp) -> Router {
     Router::new()
@@ -24,14 +25,168 @@ pub fn router(app: SharedApp) -> Router {
         .merge(crate::api::router(&app))
         .merge(crate::admin_page::router())
         .fallback(cached)
-        .layer(middleware::from_fn_with_state(app.clone(), count))
+        .layer(CountLayer(app.clone()))
         .with_state(app)
 }
 
-async fn count(State(app): State<SharedApp>, req: Request, next: Next) -> Response {
-    let resp = next.run(req).await;
-    app.metrics.http(resp.status().as_u16());
-    resp
+/// What the server runs for each connection: [`FastPath`] over the router.
+pub fn make_service(app: SharedApp) -> MakeService {
+    MakeService {
+        router: router(app.clone()),
+        app,
+    }
+}
+
+#[derive(Clone)]
+pub struct MakeService {
+    app: SharedApp,
+    router: Router,
+}
+
+impl std::fmt::Debug for MakeService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MakeService").finish_non_exhaustive()
+    }
+}
+
+impl MakeService {
+    /// The service for one connection from `peer`.
+    pub fn connection(&self, peer: std::net::SocketAddr) -> FastPath {
+        FastPath {
+            app: self.app.clone(),
+            router: self.router.clone(),
+            peer,
+        }
+    }
+}
+
+impl<'a> tower_service::Service<axum::serve::IncomingStream<'a, tokio::net::TcpListener>>
+    for MakeService
+{
+    type Response = FastPath;
+    type Error = std::convert::Infallible;
+    type Future = std::future::Ready<Result<FastPath, std::convert::Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(
+        &mut self,
+        s: axum::serve::IncomingStream<'a, tokio::net::TcpListener>,
+    ) -> Self::Future {
+        std::future::ready(Ok(self.connection(*s.remote_addr())))
+    }
+}
+
+/// Answers a GET or HEAD for a cached document (the feeds, nearly all the traffic)
+/// straight from the cache, exactly as the router's fallback would, without routing
+/// it; everything else goes to the router, with the peer's address as `ConnectInfo`.
+#[derive(Clone)]
+pub struct FastPath {
+    app: SharedApp,
+    router: Router,
+    peer: std::net::SocketAddr,
+}
+
+impl std::fmt::Debug for FastPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FastPath")
+            .field("peer", &self.peer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl tower_service::Service<Request> for FastPath {
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future = futures_util::future::Either<
+        std::future::Ready<Result<Response, std::convert::Infallible>>,
+        axum::routing::future::RouteFuture<std::convert::Infallible>,
+    >;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        tower_service::Service::<Request>::poll_ready(&mut self.router, cx)
+    }
+
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        if (req.method() == Method::GET || req.method() == Method::HEAD)
+            && let Some(doc) = self.app.cache.get(req.uri().path())
+        {
+            let resp = serve(&doc, req.headers(), req.method(), &self.app.cache_control);
+            self.app.metrics.http(resp.status().as_u16());
+            return futures_util::future::Either::Left(std::future::ready(Ok(resp)));
+        }
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(self.peer));
+        futures_util::future::Either::Right(self.router.call(req))
+    }
+}
+
+/// Counts responses by status for `/metrics`. A plain tower layer: a request costs no
+/// boxed future and no cloned service, as `axum::middleware::from_fn` would.
+#[derive(Clone)]
+struct CountLayer(SharedApp);
+
+impl<S> tower_layer::Layer<S> for CountLayer {
+    type Service = Count<S>;
+
+    fn layer(&self, inner: S) -> Count<S> {
+        Count {
+            inner,
+            app: self.0.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Count<S> {
+    inner: S,
+    app: SharedApp,
+}
+
+impl<S> tower_service::Service<Request> for Count<S>
+where
+    S: tower_service::Service<Request, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Counted<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        Counted {
+            inner: self.inner.call(req),
+            app: self.app.clone(),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    struct Counted<F> {
+        #[pin]
+        inner: F,
+        app: SharedApp,
+    }
+}
+
+impl<F, E> Future for Counted<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let out = std::task::ready!(this.inner.poll(cx));
+        if let Ok(resp) = &out {
+            this.app.metrics.http(resp.status().as_u16());
+        }
+        Poll::Ready(out)
+    }
 }
 
 /// Sends readers to the landing page in their language.
@@ -134,12 +289,8 @@ fn not_found() -> Response {
 
 /// Feeds, archive pages, landing pages and the OPML come from the cache; anything
 /// else shaped like `/{locale}/{channel}/{slug}` is an article page.
-async fn cached(
-    State(app): State<SharedApp>,
-    method: Method,
-    headers: HeaderMap,
-    uri: axum::http::Uri,
-) -> Response {
+async fn cached(State(app): State<SharedApp>, req: Request) -> Response {
+    let (method, headers) = (req.method(), req.headers());
     if method != Method::GET && method != Method::HEAD {
         return (
             StatusCode::METHOD_NOT_ALLOWED,
@@ -147,9 +298,9 @@ async fn cached(
         )
             .into_response();
     }
-    let path = uri.path();
+    let path = req.uri().path();
     if let Some(doc) = app.cache.get(path) {
-        return serve(&doc, &headers, &method, app.config.feeds.max_age_secs);
+        return serve(&doc, headers, method, &app.cache_control);
     }
     // `/en` without the slash: the landing page lives at `/en/`.
     if crate::locale::is_supported(path.trim_start_matches('/'))
@@ -159,7 +310,7 @@ async fn cached(
     }
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     if let [locale, channel, slug] = parts[..] {
-        return article(&app, locale, channel, slug, &method).await;
+        return article(&app, locale, channel, slug, method).await;
     }
     not_found()
 }
@@ -248,19 +399,20 @@ pub fn choose_encoding(accept: Option<&str>) -> Encoding {
     }
 }
 
-fn http_date(t: DateTime<Utc>) -> String {
-    t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
-}
-
 /// Answers a request for a cached document: 304 when the client's copy is current,
-/// else the representation for its `Accept-Encoding`.
-pub fn serve(doc: &Document, headers: &HeaderMap, method: &Method, max_age: u64) -> Response {
+/// else the representation for its `Accept-Encoding`. Every header value was made when
+/// the document was rendered; this only looks up and copies.
+pub fn serve(
+    doc: &Document,
+    headers: &HeaderMap,
+    method: &Method,
+    cache_control: &HeaderValue,
+) -> Response {
     let enc = choose_encoding(
         headers
             .get(header::ACCEPT_ENCODING)
             .and_then(|v| v.to_str().ok()),
     );
-    let etag = doc.etag_for(enc);
     let not_modified = match headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -277,33 +429,35 @@ pub fn serve(doc: &Document, headers: &HeaderMap, method: &Method, max_age: u64)
             .and_then(|v| DateTime::parse_from_rfc2822(v).ok())
             .is_some_and(|since| doc.last_modified.timestamp() <= since.timestamp()),
     };
-    let mut b = Response::builder()
-        .header(header::ETAG, etag)
-        .header(header::LAST_MODIFIED, http_date(doc.last_modified))
-        .header(header::CACHE_CONTROL, format!("public, max-age={max_age}"))
-        .header(header::VARY, "Accept-Encoding");
-    if not_modified {
-        return b
-            .status(StatusCode::NOT_MODIFIED)
-            .body(Body::empty())
-            .unwrap_or_else(|_| not_found());
-    }
-    b = b.header(header::CONTENT_TYPE, &doc.content_type);
+    let (status, body) = if not_modified {
+        (StatusCode::NOT_MODIFIED, None)
+    } else {
+        (StatusCode::OK, Some(doc.bytes(enc).clone()))
+    };
+    let mut resp = Response::new(Body::empty());
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    h.reserve(8);
+    h.insert(header::ETAG, doc.etag_header(enc).clone());
+    h.insert(header::LAST_MODIFIED, doc.last_modified_header().clone());
+    h.insert(header::CACHE_CONTROL, cache_control.clone());
+    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    let Some(bytes) = body else { return resp };
+    h.insert(header::CONTENT_TYPE, doc.content_type_header().clone());
     match enc {
         Encoding::Identity => {}
-        Encoding::Gzip => b = b.header(header::CONTENT_ENCODING, "gzip"),
-        Encoding::Brotli => b = b.header(header::CONTENT_ENCODING, "br"),
+        Encoding::Gzip => {
+            h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        }
+        Encoding::Brotli => {
+            h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("br"));
+        }
     }
-    let bytes = doc.bytes(enc).clone();
-    b = b.header(header::CONTENT_LENGTH, bytes.len());
-    let body = if method == Method::HEAD {
-        Body::empty()
-    } else {
-        Body::from(bytes)
-    };
-    b.status(StatusCode::OK)
-        .body(body)
-        .unwrap_or_else(|_| not_found())
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+    if method != Method::HEAD {
+        *resp.body_mut() = Body::from(bytes);
+    }
+    resp
 }
 
 #[cfg(test)]

@@ -164,7 +164,7 @@ impl Job {
         Ok(created)
     }
 
-    async fn run(&self, app: &App) -> Result<(), JobError> {
+    async fn run(&self, app: &SharedApp) -> Result<(), JobError> {
         match self {
             Job::RenderFeed { channel, locale } => {
                 publish::render_feed(app, channel, locale)
@@ -180,9 +180,23 @@ impl Job {
                     .map_err(JobError::transient)?;
             }
             Job::SyncContent => {
-                publish::sync_content(app, false)
+                let summary = publish::sync_content(app, false)
                     .await
                     .map_err(JobError::transient)?;
+                // The feeds in the language that changed are what its readers wait
+                // for: they render now, in this job, the others in the queue.
+                let first: Vec<String> = summary
+                    .first
+                    .iter()
+                    .map(|(channel, locale)| {
+                        Job::RenderFeed {
+                            channel: channel.clone(),
+                            locale: locale.clone(),
+                        }
+                        .key()
+                    })
+                    .collect();
+                run_now(app, &first).await.map_err(JobError::transient)?;
                 publish::publish_due(app)
                     .await
                     .map_err(JobError::transient)?;
@@ -378,6 +392,31 @@ pub async fn run_due(app: &SharedApp) -> Result<usize> {
     Ok(n)
 }
 
+/// Runs the jobs with these keys now, in the calling task, if they are pending and
+/// due; a job another worker holds is left to it. Each is claimed, run and recorded
+/// exactly as [`run_due`] would. Returns how many ran.
+pub async fn run_now(app: &SharedApp, keys: &[String]) -> Result<usize> {
+    if keys.is_empty() {
+        return Ok(0);
+    }
+    let now = app.now();
+    let lease = now + Duration::seconds(i64::try_from(app.config.jobs.lease_secs).unwrap_or(300));
+    let claimed = app
+        .store
+        .claim_keys(&app.worker_id, keys, now, lease)
+        .await?;
+    let n = claimed.len();
+    let mut done = Vec::new();
+    for row in claimed {
+        if let Some(row) = execute(app, row).await? {
+            done.push(row);
+        }
+    }
+    app.store.complete_many(&done, app.now()).await?;
+    Metrics::add(&app.metrics.jobs_succeeded, done.len());
+    Ok(n)
+}
+
 /// Runs the queue until nothing is due (for tests and one-shot CLI commands).
 pub async fn drain(app: &SharedApp) -> Result<usize> {
     let mut total = 0;
@@ -390,51 +429,59 @@ pub async fn drain(app: &SharedApp) -> Result<usize> {
     }
 }
 
-/// Runs one claimed job; a success is handed back for [`run_due`] to record.
-async fn execute(app: &SharedApp, row: JobRow) -> Result<Option<JobRow>> {
-    let outcome = match serde_json::from_str::<Job>(&row.payload) {
-        Err(e) => Err(JobError::permanent(format!("unreadable payload: {e}"))),
-        Ok(job) => {
-            // A panic in a handler is a failed attempt, not a dead worker.
-            let app2 = app.clone();
-            match tokio::spawn(async move { job.run(&app2).await }).await {
-                Ok(r) => r,
-                Err(e) => Err(JobError::transient(format!("handler panicked: {e}"))),
+/// Runs one claimed job; a success is handed back for [`run_due`] to record. Boxed as a
+/// trait object because a job (a content sync) may run other jobs through [`run_now`].
+type Execution<'a> = std::pin::Pin<Box<dyn Future<Output = Result<Option<JobRow>>> + Send + 'a>>;
+
+fn execute(app: &SharedApp, row: JobRow) -> Execution<'_> {
+    Box::pin(async move {
+        let outcome = match serde_json::from_str::<Job>(&row.payload) {
+            Err(e) => Err(JobError::permanent(format!("unreadable payload: {e}"))),
+            Ok(job) => {
+                // A panic in a handler is a failed attempt, not a dead worker.
+                let app2 = app.clone();
+                let t0 = std::time::Instant::now();
+                let r = tokio::spawn(async move { job.run(&app2).await }).await;
+                tracing::debug!(job = %row.key, elapsed = ?t0.elapsed(), ok = matches!(r, Ok(Ok(_))), "job ran");
+                match r {
+                    Ok(r) => r,
+                    Err(e) => Err(JobError::transient(format!("handler panicked: {e}"))),
+                }
+            }
+        };
+        let now = app.now();
+        match outcome {
+            Ok(()) => return Ok(Some(row)),
+            Err(e) if e.message.starts_with(DEFER) => {
+                let (until, reason) = parse_deferral(&e.message)
+                    .unwrap_or((now + Duration::minutes(1), e.message.clone()));
+                app.store.defer(&row, &reason, until, now).await?;
+                tracing::info!(job = %row.key, until = %until, reason, "deferred");
+            }
+            Err(e) => {
+                let cfg = &app.config.jobs;
+                let retry = e.transient && row.attempts < i64::from(cfg.max_attempts);
+                let at = retry.then(|| {
+                    now + backoff(
+                        cfg.backoff_base_secs,
+                        cfg.backoff_max_secs,
+                        row.attempts,
+                        e.retry_after,
+                    )
+                });
+                let message = format!("attempt {}: {}", row.attempts, e.message);
+                app.store.fail(&row, &message, at, now).await?;
+                if let Some(at) = at {
+                    Metrics::inc(&app.metrics.jobs_retried);
+                    tracing::warn!(job = %row.key, error = %e, retry_at = %at, "job failed; will retry");
+                } else {
+                    Metrics::inc(&app.metrics.jobs_dead);
+                    tracing::error!(job = %row.key, error = %e, "job failed for good; kept as a dead letter");
+                }
             }
         }
-    };
-    let now = app.now();
-    match outcome {
-        Ok(()) => return Ok(Some(row)),
-        Err(e) if e.message.starts_with(DEFER) => {
-            let (until, reason) = parse_deferral(&e.message)
-                .unwrap_or((now + Duration::minutes(1), e.message.clone()));
-            app.store.defer(&row, &reason, until, now).await?;
-            tracing::info!(job = %row.key, until = %until, reason, "deferred");
-        }
-        Err(e) => {
-            let cfg = &app.config.jobs;
-            let retry = e.transient && row.attempts < i64::from(cfg.max_attempts);
-            let at = retry.then(|| {
-                now + backoff(
-                    cfg.backoff_base_secs,
-                    cfg.backoff_max_secs,
-                    row.attempts,
-                    e.retry_after,
-                )
-            });
-            let message = format!("attempt {}: {}", row.attempts, e.message);
-            app.store.fail(&row, &message, at, now).await?;
-            if let Some(at) = at {
-                Metrics::inc(&app.metrics.jobs_retried);
-                tracing::warn!(job = %row.key, error = %e, retry_at = %at, "job failed; will retry");
-            } else {
-                Metrics::inc(&app.metrics.jobs_dead);
-                tracing::error!(job = %row.key, error = %e, "job failed for good; kept as a dead letter");
-            }
-        }
-    }
-    Ok(None)
+        Ok(None)
+    })
 }
 
 #[cfg(test)]

@@ -23,6 +23,9 @@ pub struct SyncSummary {
     pub changed: usize,
     /// `(channel, locale)` feeds queued for re-rendering.
     pub feeds: BTreeSet<(String, String)>,
+    /// Those of `feeds` in the language of a changed translation, which its readers
+    /// wait for: the sync job runs them before returning.
+    pub first: BTreeSet<(String, String)>,
     pub problems: usize,
     /// True when the folder had not changed since the last sync and nothing was read.
     pub unchanged: bool,
@@ -31,7 +34,18 @@ pub struct SyncSummary {
 /// Reads the content folder and brings the store up to date. Unchanged folders are
 /// detected by a fingerprint of names, sizes and modification times and skipped,
 /// unless `force`.
+///
+/// When the folder watcher said which article folders changed, and nothing else did,
+/// only those folders are read ([`sync_articles`]); the next timed sync then checks the
+/// whole folder again.
 pub async fn sync_content(app: &App, force: bool) -> Result<SyncSummary> {
+    let changed = app.content_changes.lock().expect("changes lock").take();
+    if !force
+        && let Some(articles) = changed.articles(&app.config.content_dir)
+        && let Some(summary) = sync_articles(app, &articles).await?
+    {
+        return Ok(summary);
+    }
     let dir = app.config.content_dir.clone();
     let fp = fingerprint(&dir);
     if !force && *app.content_fingerprint.lock().expect("fingerprint lock") == Some(fp) {
@@ -50,19 +64,8 @@ pub async fn sync_content(app: &App, force: bool) -> Result<SyncSummary> {
     .await?;
     *app.parse_cache.lock().expect("parse cache lock") = cache;
     tracing::debug!(elapsed = ?t0.elapsed(), files = loaded.translations.len(), "content loaded");
-    for p in &loaded.problems {
-        tracing::warn!(problem = %p, "content problem; the last good version stays published");
-    }
-    let broken: BTreeSet<String> = loaded
-        .problems
-        .iter()
-        .map(|p| p.path.display().to_string())
-        .collect();
     let now = app.now();
-    let report = app
-        .store
-        .sync_translations(&loaded.translations, &broken, now)
-        .await?;
+    let report = store_loaded(app, &loaded, None, now).await?;
     app.patch_translations(&report).await;
     crate::social::enqueue_followups(app, &report.changes).await?;
     let mut summary = SyncSummary {
@@ -78,19 +81,185 @@ pub async fn sync_content(app: &App, force: bool) -> Result<SyncSummary> {
             feeds.extend(c.locales.iter().map(|l| (c.id.clone(), l.clone())));
         }
     }
-    for (before, after) in &report.changes {
-        feeds.extend(affected(
-            &loaded.channels,
-            before.as_ref(),
-            after.as_ref(),
-            now,
-        ));
-    }
+    let (first, rest) = split_affected(&loaded.channels, &report.changes, now);
+    feeds.extend(rest);
+    feeds.retain(|f| !first.contains(f));
     app.set_content(loaded.channels, loaded.problems);
+    enqueue_renders(app, &first).await?;
     enqueue_renders(app, &feeds).await?;
+    feeds.extend(first.iter().cloned());
     summary.feeds = feeds;
+    summary.first = first;
     *app.content_fingerprint.lock().expect("fingerprint lock") = Some(fp);
     Ok(summary)
+}
+
+/// Reports `loaded`'s problems and makes the store match it (within `scope`, see
+/// [`Store::sync_translations`]); a file with a problem keeps its last good version.
+async fn store_loaded(
+    app: &App,
+    loaded: &content::Content,
+    scope: Option<&[String]>,
+    now: DateTime<Utc>,
+) -> Result<crate::store::SyncReport> {
+    for p in &loaded.problems {
+        tracing::warn!(problem = %p, "content problem; the last good version stays published");
+    }
+    let broken: BTreeSet<String> = loaded
+        .problems
+        .iter()
+        .map(|p| p.path.display().to_string())
+        .collect();
+    app.store
+        .sync_translations(&loaded.translations, &broken, scope, now)
+        .await
+}
+
+/// Brings the store up to date with the article folders `articles` (channel id, slug)
+/// alone: parses what changed in them, compares with what the store holds from them,
+/// and queues the feeds the changes touch, the changed translation's own locale
+/// first. Returns `None`, having changed nothing, when a full sync is needed instead:
+/// nothing was loaded yet, or an article's id is used by an article outside these
+/// folders (which of the two wins depends on the whole folder).
+pub async fn sync_articles(
+    app: &App,
+    articles: &BTreeSet<(String, String)>,
+) -> Result<Option<SyncSummary>> {
+    let t0 = std::time::Instant::now();
+    let channels = app.channels();
+    let base = url::Url::parse(app.config.base())?;
+    let loaded = {
+        let mut cache = app.parse_cache.lock().expect("parse cache lock");
+        // A few files: parsing on this thread costs less than handing them over.
+        match content::load_articles(&channels, articles, &base, &mut cache) {
+            Some(c) => c,
+            None => return Ok(None),
+        }
+    };
+    let prefixes: Vec<String> = articles
+        .iter()
+        .filter_map(|(c, slug)| {
+            let ch = channels.iter().find(|x| &x.id == c)?;
+            Some(format!(
+                "{}{}",
+                ch.dir.join("articles").join(slug).display(),
+                std::path::MAIN_SEPARATOR
+            ))
+        })
+        .collect();
+    let ids: HashSet<&str> = loaded
+        .translations
+        .iter()
+        .map(|t| t.article_id.as_str())
+        .collect();
+    let clash = app.translations().await?.iter().any(|t| {
+        ids.contains(t.article_id.as_str())
+            && crate::store::is_file_source(&t.source)
+            && !prefixes.iter().any(|p| t.source.starts_with(p.as_str()))
+    });
+    if clash {
+        return Ok(None);
+    }
+    let now = app.now();
+    let report = store_loaded(app, &loaded, Some(&prefixes), now).await?;
+    app.replace_problems(&prefixes, loaded.problems.clone());
+    app.patch_translations(&report).await;
+    crate::social::enqueue_followups(app, &report.changes).await?;
+    let (first, rest) = split_affected(&channels, &report.changes, now);
+    // The next timed sync checks the whole folder again.
+    *app.content_fingerprint.lock().expect("fingerprint lock") = None;
+    enqueue_renders(app, &first).await?;
+    enqueue_renders(app, &rest).await?;
+    tracing::debug!(
+        articles = articles.len(),
+        changed = report.changes.len(),
+        elapsed = ?t0.elapsed(),
+        "article folders synced"
+    );
+    Ok(Some(SyncSummary {
+        changed: report.changes.len(),
+        feeds: first.iter().cloned().chain(rest).collect(),
+        first,
+        problems: loaded.problems.len(),
+        unchanged: false,
+    }))
+}
+
+type Changes = [(Option<Translation>, Option<Translation>)];
+/// `(channel, locale)` feeds.
+type Feeds = BTreeSet<(String, String)>;
+
+/// The feeds `changes` touch, split into those in the language of a changed
+/// translation and the others (which show it through a fallback or list it as an
+/// alternate).
+fn split_affected(channels: &[Channel], changes: &Changes, now: DateTime<Utc>) -> (Feeds, Feeds) {
+    let mut first = BTreeSet::new();
+    let mut rest = BTreeSet::new();
+    for (before, after) in changes {
+        let own = after
+            .as_ref()
+            .or(before.as_ref())
+            .map(|t| t.locale.as_str());
+        for feed in affected(channels, before.as_ref(), after.as_ref(), now) {
+            if Some(feed.1.as_str()) == own {
+                first.insert(feed);
+            } else {
+                rest.insert(feed);
+            }
+        }
+    }
+    rest.retain(|f| !first.contains(f));
+    (first, rest)
+}
+
+/// What the folder watcher saw change since the last sync.
+#[derive(Debug, Default)]
+pub struct ContentChanges {
+    paths: BTreeSet<std::path::PathBuf>,
+    /// Something beyond article folders changed, or events were lost.
+    everything: bool,
+}
+
+impl ContentChanges {
+    pub fn add(&mut self, path: std::path::PathBuf) {
+        if self.paths.len() < 1000 {
+            self.paths.insert(path);
+        } else {
+            self.everything = true;
+        }
+    }
+
+    pub fn add_everything(&mut self) {
+        self.everything = true;
+    }
+
+    pub fn take(&mut self) -> Self {
+        std::mem::take(self)
+    }
+
+    /// The article folders (channel id, slug) the changes lie in, or `None` when they
+    /// are not all inside `<dir>/<channel>/articles/<slug>/` (a channel definition,
+    /// a new channel, media) or there were none: then everything is synced.
+    pub fn articles(&self, dir: &Path) -> Option<BTreeSet<(String, String)>> {
+        if self.everything || self.paths.is_empty() {
+            return None;
+        }
+        let mut out = BTreeSet::new();
+        for p in &self.paths {
+            let rel = p.strip_prefix(dir).ok()?;
+            let parts: Vec<&str> = rel
+                .components()
+                .map(|c| c.as_os_str().to_str())
+                .collect::<Option<_>>()?;
+            match parts[..] {
+                [channel, "articles", slug, ..] => {
+                    out.insert((channel.to_owned(), slug.to_owned()));
+                }
+                _ => return None,
+            }
+        }
+        Some(out)
+    }
 }
 
 /// The `(channel, locale)` feeds whose documents change when one translation goes from
@@ -227,6 +396,7 @@ pub async fn render_feed(app: &App, channel_id: &str, locale: &str) -> Result<Ve
     if !channel.locales.iter().any(|l| l == locale) {
         anyhow::bail!("render: channel {channel_id:?} has no locale {locale:?}");
     }
+    let t0 = std::time::Instant::now();
     let translations = app.translations().await?;
     let now = app.now();
     let site = app.site();
@@ -252,7 +422,10 @@ pub async fn render_feed(app: &App, channel_id: &str, locale: &str) -> Result<Ve
         (docs, keep)
     };
     Metrics::inc(&app.metrics.feed_renders);
+    let rendered = t0.elapsed();
+    let n = docs.len();
     let changed = store_documents(app, docs).await?;
+    tracing::debug!(channel = channel_id, locale, documents = n, ?rendered, stored = ?(t0.elapsed() - rendered), "feed rendered");
     for gone in app
         .store
         .prune_documents(&format!("/feeds/{channel_id}/{locale}/"), &keep)
@@ -353,51 +526,67 @@ fn pages_for(
     ]
 }
 
-/// Renders every document of the site from `translations` in memory, for `export`.
-/// Uses every core.
-pub fn render_everything(app: &App, translations: &[Translation]) -> Vec<Document> {
+/// Renders every document of the site from `translations` in memory, for `export`,
+/// handing each channel × locale's documents to `sink` as soon as they are made (so
+/// they need not all be held at once). Uses every core; the first error from `sink`
+/// stops the work and is returned. Returns how many documents were made.
+pub fn render_everything(
+    app: &App,
+    translations: &[Translation],
+    sink: &(dyn Fn(Vec<Document>) -> Result<()> + Sync),
+) -> Result<usize> {
     let channels = app.channels();
     let now = app.now();
     let mut tasks: Vec<(&Channel, &str)> = channels
         .iter()
         .flat_map(|c| c.locales.iter().map(move |l| (c, l.as_str())))
         .collect();
-    // Largest first, so the two threads finish together.
+    // Largest first, so the threads finish together.
     tasks.sort_by_key(|(c, _)| std::cmp::Reverse(c.select.is_none()));
     let threads = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .min(8);
     let site = app.site();
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut docs: Vec<Document> = std::thread::scope(|s| {
+    let failed = std::sync::atomic::AtomicBool::new(false);
+    let results: Vec<Result<usize>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
                 s.spawn(|| {
-                    let mut out = vec![];
-                    loop {
+                    let mut n = 0;
+                    while !failed.load(std::sync::atomic::Ordering::Relaxed) {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some((c, l)) = tasks.get(i) else { break };
                         let sel = feed::select(c, l, translations, now);
-                        out.extend(feed::render_channel_locale(site, c, l, &sel, now));
+                        let docs = feed::render_channel_locale(site, c, l, &sel, now);
+                        n += docs.len();
+                        if let Err(e) = sink(docs) {
+                            failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                            return Err(e);
+                        }
                     }
-                    out
+                    Ok(n)
                 })
             })
             .collect();
         handles
             .into_iter()
-            .flat_map(|h| h.join().expect("render thread"))
+            .map(|h| h.join().expect("render thread"))
             .collect()
     });
-    for l in html::site_locales(&channels) {
-        let pages = pages_for(app, &channels, l, translations, now);
-        docs.extend(
-            pages
-                .into_iter()
-                .filter(|d| l == html::site_locales(&channels)[0] || d.path != "/feeds.opml"),
-        );
+    let mut total = 0;
+    for r in results {
+        total += r?;
     }
-    docs
+    for l in html::site_locales(&channels) {
+        let pages: Vec<Document> = pages_for(app, &channels, l, translations, now)
+            .into_iter()
+            .filter(|d| l == html::site_locales(&channels)[0] || d.path != "/feeds.opml")
+            .collect();
+        total += pages.len();
+        sink(pages)?;
+    }
+    Ok(total)
 }
 
 /// Writes documents under `dir` as static files, with `.gz` and `.br` beside each, so
@@ -513,4 +702,54 @@ fn fingerprint(dir: &Path) -> u64 {
         }
     }
     h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ContentChanges;
+    use std::path::Path;
+
+    #[test]
+    fn changes_inside_article_folders_name_those_folders_and_anything_else_names_none() {
+        let dir = Path::new("/srv/feeds");
+        let mut c = ContentChanges::default();
+        assert_eq!(c.articles(dir), None, "no changes: a full sync decides");
+        c.add(dir.join("news/articles/round-table/en.md"));
+        c.add(dir.join("news/articles/round-table"));
+        c.add(dir.join("science-tech/articles/drones/.de.md.swp"));
+        let got = c.articles(dir).expect("only article folders");
+        let want: Vec<(String, String)> = vec![
+            ("news".into(), "round-table".into()),
+            ("science-tech".into(), "drones".into()),
+        ];
+        assert_eq!(got.into_iter().collect::<Vec<_>>(), want);
+
+        for outside in [
+            "news/feed.toml",
+            "news/articles",
+            "news/media/map.png",
+            "new-channel",
+        ] {
+            let mut c = ContentChanges::default();
+            c.add(dir.join("news/articles/round-table/en.md"));
+            c.add(dir.join(outside));
+            assert_eq!(c.articles(dir), None, "{outside}");
+        }
+        let mut c = ContentChanges::default();
+        c.add(Path::new("/elsewhere/x.md").to_path_buf());
+        assert_eq!(c.articles(dir), None, "outside the content folder");
+
+        let mut c = ContentChanges::default();
+        c.add(dir.join("news/articles/round-table/en.md"));
+        c.add_everything();
+        assert_eq!(c.articles(dir), None, "lost events");
+        assert_eq!(c.take().articles(dir), None);
+        assert!(c.paths.is_empty() && !c.everything, "taken");
+
+        let mut c = ContentChanges::default();
+        for i in 0..1001 {
+            c.add(dir.join(format!("news/articles/a{i}/en.md")));
+        }
+        assert_eq!(c.articles(dir), None, "too many paths: everything");
+    }
 }

@@ -170,6 +170,37 @@ impl Store {
         rows.iter().map(row_to_job).collect()
     }
 
+    /// Claims the jobs with these keys that are pending and due, for a caller that
+    /// runs them at once (see `jobs::run_now`); the rest are left where they are.
+    pub async fn claim_keys(
+        &self,
+        worker: &str,
+        keys: &[String],
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Vec<JobRow>> {
+        let mut out = vec![];
+        for chunk in keys.chunks(100) {
+            let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 4)).collect();
+            let sql = format!(
+                "UPDATE jobs SET state = 'running', lease_until = $1, worker = $2, attempts = attempts + 1, updated_at = $3 \
+                 WHERE key IN ({}) AND state = 'pending' AND run_at <= $3 RETURNING {JOB_COLUMNS}",
+                marks.join(", ")
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(to_millis(lease_until))
+                .bind(worker)
+                .bind(to_millis(now));
+            for k in chunk {
+                q = q.bind(k.as_str());
+            }
+            for r in q.fetch_all(&self.pool).await? {
+                out.push(row_to_job(&r)?);
+            }
+        }
+        Ok(out)
+    }
+
     /// Records success. Only the claim that is still current may finish a job: a
     /// worker whose lease was taken over writes nothing. Returns whether it counted.
     pub async fn complete(&self, job: &JobRow, now: DateTime<Utc>) -> Result<bool> {

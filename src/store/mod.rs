@@ -157,15 +157,52 @@ impl Store {
     /// version published instead of disappearing. Compares content hashes first, so an
     /// unchanged site costs one narrow query; writes go in batches in one transaction.
     /// Returns what changed.
+    ///
+    /// With `scope` (source path prefixes, such as article folders ending in `/`), only
+    /// the stored translations read from under those prefixes, or sharing a key with
+    /// `docs`, are compared: `docs` must then be everything those folders hold now.
     pub async fn sync_translations(
         &self,
         docs: &[Translation],
         broken_sources: &BTreeSet<String>,
+        scope: Option<&[String]>,
         now: DateTime<Utc>,
     ) -> Result<SyncReport> {
-        let rows = sqlx::query("SELECT article_id, locale, source_hash, source FROM translations")
-            .fetch_all(&self.pool)
-            .await?;
+        const COLUMNS: &str = "SELECT article_id, locale, source_hash, source FROM translations";
+        let rows = match scope {
+            None => sqlx::query(COLUMNS).fetch_all(&self.pool).await?,
+            Some(prefixes) => {
+                let keys: Vec<(String, String)> = docs
+                    .iter()
+                    .map(|t| (t.article_id.clone(), t.locale.clone()))
+                    .collect();
+                let mut conds: Vec<String> = (0..prefixes.len())
+                    .map(|i| format!("substr(source, 1, length(${0})) = ${0}", i + 1))
+                    .collect();
+                if !keys.is_empty() {
+                    let marks: Vec<String> = (0..keys.len())
+                        .map(|i| {
+                            let n = prefixes.len() + 2 * i;
+                            format!("(${}, ${})", n + 1, n + 2)
+                        })
+                        .collect();
+                    conds.push(format!("(article_id, locale) IN ({})", marks.join(", ")));
+                }
+                if conds.is_empty() {
+                    vec![]
+                } else {
+                    let sql = format!("{COLUMNS} WHERE {}", conds.join(" OR "));
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for p in prefixes {
+                        q = q.bind(p.clone());
+                    }
+                    for (a, l) in keys {
+                        q = q.bind(a).bind(l);
+                    }
+                    q.fetch_all(&self.pool).await?
+                }
+            }
+        };
         let mut existing: HashMap<(String, String), (String, String)> =
             HashMap::with_capacity(rows.len());
         for r in &rows {
@@ -563,18 +600,20 @@ async fn upsert_translations(
 }
 
 fn row_to_document(r: &AnyRow) -> Result<Document> {
-    Ok(Document {
-        path: r.try_get("path")?,
-        channel: r.try_get("channel")?,
-        locale: r.try_get("locale")?,
-        content_type: r.try_get("content_type")?,
-        etag: r.try_get("etag")?,
-        last_modified: from_millis(r.try_get("last_modified")?),
-        built_at: from_millis(r.try_get("built_at")?),
-        body: r.try_get::<Vec<u8>, _>("body")?.into(),
-        gzip: r.try_get::<Vec<u8>, _>("gzip")?.into(),
-        br: r.try_get::<Vec<u8>, _>("br")?.into(),
-    })
+    Ok(Document::assemble(
+        r.try_get("path")?,
+        r.try_get("channel")?,
+        r.try_get("locale")?,
+        r.try_get("content_type")?,
+        r.try_get("etag")?,
+        from_millis(r.try_get("last_modified")?),
+        from_millis(r.try_get("built_at")?),
+        [
+            r.try_get::<Vec<u8>, _>("body")?.into(),
+            r.try_get::<Vec<u8>, _>("gzip")?.into(),
+            r.try_get::<Vec<u8>, _>("br")?.into(),
+        ],
+    ))
 }
 
 fn row_to_translation(r: &AnyRow) -> Result<Translation> {

@@ -21,6 +21,8 @@ CREATE TABLE IF NOT EXISTS translations (
 );
 CREATE INDEX IF NOT EXISTS translations_channel ON translations (channel, slug);
 CREATE INDEX IF NOT EXISTS translations_due ON translations (published_at) WHERE live_at IS NULL;
+-- What a content sync compares (covering: the sync never reads article bodies).
+CREATE INDEX IF NOT EXISTS translations_source ON translations (source, article_id, locale, source_hash);
 
 CREATE TABLE IF NOT EXISTS jobs (
     id          BIGSERIAL PRIMARY KEY,

@@ -31,4 +31,5 @@ mod social_weibo;
 mod social_x;
 mod store;
 mod support;
+mod sync;
 mod websub;

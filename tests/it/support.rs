@@ -283,7 +283,12 @@ pub fn free_port() -> u16 {
 
 /// Serves `app` on a loopback port; returns its base URL.
 pub async fn serve(app: &SharedApp) -> String {
-    serve_router(bridgecast::http::router(app.clone())).await
+    // What `bridgecast serve` runs per connection: the cache fast path over the router.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let service = bridgecast::http::make_service(app.clone());
+    tokio::spawn(async move { axum::serve(listener, service).await });
+    format!("http://{addr}")
 }
 
 /// Serves any router (a platform's contract server, a hub) on a loopback port; returns
