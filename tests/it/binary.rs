@@ -101,3 +101,78 @@ async fn serve_revalidates_then_publishes_a_dropped_file() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// With the re-scan timer out of the way (an hour), only the folder watcher can notice
+/// a new article; then SIGTERM stops the HTTP threads, the worker and the scheduler,
+/// and the process exits with success.
+#[tokio::test]
+async fn serve_publishes_through_the_watcher_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&repo().join("feeds"), &dir.path().join("feeds"));
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let child = Command::new(env!("CARGO_BIN_EXE_bridgecast"))
+        .arg("serve")
+        .current_dir(dir.path())
+        .env("BRIDGECAST_LISTEN", format!("127.0.0.1:{port}"))
+        .env("BRIDGECAST_BASE_URL", &base)
+        .env("BRIDGECAST_SCHEDULER__RESCAN_EVERY_SECS", "3600")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut daemon = Daemon(child);
+    let c = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    wait_ready(&c, &base).await;
+    let url = format!("{base}/feeds/news/ja/atom.xml");
+    assert_eq!(c.get(&url).send().await.unwrap().status(), 200);
+
+    // Written beside the content folder, then renamed in, as an editor's tool would.
+    let staged = dir.path().join("staged");
+    std::fs::create_dir_all(&staged).unwrap();
+    std::fs::write(
+        staged.join("ja.md"),
+        "+++\nid = \"tag:gdfao.example.org,2026-11-02:watched\"\ntitle = \"見守られた記事\"\n\
+         summary = \"フォルダの監視で公開。\"\ntopics = [\"education\"]\n\
+         published_at = 2026-11-02T09:00:00+08:00\n+++\n本文。\n",
+    )
+    .unwrap();
+    std::fs::rename(&staged, dir.path().join("feeds/news/articles/watched")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let body = c.get(&url).send().await.unwrap().text().await.unwrap();
+        if body.contains("tag:gdfao.example.org,2026-11-02:watched/ja") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the watcher did not publish the renamed folder within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let pid = daemon.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = daemon.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "no exit within 30 s of SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "exit status after SIGTERM: {status}");
+    assert!(
+        c.get(&url).send().await.is_err(),
+        "nothing listens after the exit"
+    );
+}
