@@ -443,13 +443,17 @@ async fn serve(config: Config) -> Result<()> {
 }
 
 /// One listening socket per HTTP thread, all on `listen` (`SO_REUSEPORT`, so the kernel
-/// spreads connections over them); one socket where the platform lacks it.
+/// spreads connections over them); one socket where the platform lacks it. A port
+/// another process listens on is refused ("address in use") even if that process set
+/// `SO_REUSEPORT` too, so two daemons never share a port by mistake.
 async fn bind_listeners(listen: &str) -> Result<Vec<std::net::TcpListener>> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(16));
-    let mut addr = tokio::net::lookup_host(listen)
+    let addr = tokio::net::lookup_host(listen)
         .await?
         .next()
         .with_context(|| format!("{listen} resolves to no address"))?;
+    // A plain bind first: it fails on a port in use, and picks the port for `:0`.
+    let mut addr = std::net::TcpListener::bind(addr)?.local_addr()?;
     let mut out = Vec::with_capacity(threads);
     for _ in 0..threads {
         let socket = if addr.is_ipv4() {
@@ -882,4 +886,23 @@ async fn social_check(config: Config) -> Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bind_listeners;
+
+    #[tokio::test]
+    async fn listeners_share_one_port_and_a_port_in_use_is_refused() {
+        let ls = bind_listeners("127.0.0.1:0").await.expect("bind");
+        let port = ls[0].local_addr().unwrap().port();
+        assert_ne!(port, 0);
+        assert!(ls.iter().all(|l| l.local_addr().unwrap().port() == port));
+        let addr = format!("127.0.0.1:{port}");
+        let err = bind_listeners(&addr).await.expect_err("a second daemon");
+        let io = err.downcast_ref::<std::io::Error>().expect("an I/O error");
+        assert_eq!(io.kind(), std::io::ErrorKind::AddrInUse, "{err}");
+        drop(ls);
+        assert!(bind_listeners(&addr).await.is_ok(), "free again");
+    }
 }
