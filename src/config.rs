@@ -26,7 +26,8 @@ pub struct Config {
     /// Public URL under which readers reach this instance; every link in a feed is
     /// made absolute against it. Default: `http://127.0.0.1:8080`.
     pub base_url: String,
-    /// Socket address the HTTP server listens on. Default: `127.0.0.1:8080`.
+    /// Socket address the HTTP server listens on (one socket per HTTP thread, one thread
+    /// per CPU, `SO_REUSEPORT`). Default: `127.0.0.1:8080`.
     pub listen: String,
     /// Where the embedded database and other state live. Default: `data`.
     pub data_dir: PathBuf,
