@@ -244,9 +244,18 @@ impl ContentChanges {
         if self.everything || self.paths.is_empty() {
             return None;
         }
+        // The watcher may report absolute or resolved paths for a relative folder.
+        let bases: Vec<std::path::PathBuf> = [
+            Some(dir.to_path_buf()),
+            std::path::absolute(dir).ok(),
+            std::fs::canonicalize(dir).ok(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         let mut out = BTreeSet::new();
         for p in &self.paths {
-            let rel = p.strip_prefix(dir).ok()?;
+            let rel = bases.iter().find_map(|b| p.strip_prefix(b).ok())?;
             let parts: Vec<&str> = rel
                 .components()
                 .map(|c| c.as_os_str().to_str())
@@ -735,6 +744,17 @@ mod tests {
             c.add(dir.join(outside));
             assert_eq!(c.articles(dir), None, "{outside}");
         }
+        // A relative folder, reported with absolute paths.
+        let mut c = ContentChanges::default();
+        let abs = std::env::current_dir()
+            .unwrap()
+            .join("feeds/news/articles/a/en.md");
+        c.add(abs);
+        assert_eq!(
+            c.articles(Path::new("feeds")),
+            Some([("news".to_owned(), "a".to_owned())].into())
+        );
+
         let mut c = ContentChanges::default();
         c.add(Path::new("/elsewhere/x.md").to_path_buf());
         assert_eq!(c.articles(dir), None, "outside the content folder");
