@@ -463,6 +463,11 @@ if want latency; then
 # ------------------------------------------------------------------- latency
 ARTS=$CORPUS/feeds/news/articles
 lat=()
+lat_all=()
+# The other feeds of the news channel that show an English-only article through their
+# fallback chains (feeds/news/feed.toml; zh-Hans has none).
+LAT_OTHERS=()
+for l in zh-Hant de ja ms ne es ar; do LAT_OTHERS+=("$BC/feeds/news/$l/atom.xml"); done
 LAT_TITLE="5. Publish-to-served latency (new article folder renamed into the content folder -> first $FEED containing its id; bench/latency.py polls over one keep-alive connection)"
 LAT_HOW="  how new files are noticed: inotify on content_dir (scheduler.watch), and a re-scan every scheduler.rescan_every_secs = $RESCAN_SECS s as a safety net"
 # A sample that never shows up: print what is known, then fail the run.
@@ -505,10 +510,12 @@ Latency probe $n. This article was written while the daemon was running.
 EOF
     t0=$(now)
     rc=0
-    sample=$(python3 "$BENCH/latency.py" "$BC$FEED" "$WORK/stage/$slug" "$ARTS/$slug" "$id" "$LAT_TIMEOUT") || rc=$?
+    sample=$(python3 "$BENCH/latency.py" "$BC$FEED" "$WORK/stage/$slug" "$ARTS/$slug" "$id" "$LAT_TIMEOUT" "${LAT_OTHERS[@]}") || rc=$?
     if ((rc != 0)); then
         lat_failed "$n" "$id" "$t0"
     fi
+    lat_all+=("${sample#* }")
+    sample=${sample%% *}
     lat+=("$sample")
     log "latency sample $n: ${lat[-1]} s"
     sleep 1.3 # vary the phase against the re-scan timer
@@ -521,8 +528,10 @@ say ""
 say "$LAT_TITLE"
 say "$(printf '  %-30s %16s %16s %16s' "" "min" "median" "max")"
 lat_verdict=$(awk -v m="$lat_med" -v t="$TARGET_LATENCY" 'BEGIN { if (m + 0 < t + 0) print "target met"; else print "target missed" }')
-say "$(printf '  %-30s %16s %16s %16s  %s' "seconds ($LAT_REPEATS samples)" "$lat_min" "$lat_med" "$lat_max" "median < $TARGET_LATENCY s: $lat_verdict")"
-say "  samples: ${lat[*]} s"
+say "$(printf '  %-30s %16s %16s %16s  %s' "first feed, s ($LAT_REPEATS samples)" "$lat_min" "$lat_med" "$lat_max" "median < $TARGET_LATENCY s: $lat_verdict")"
+all_sorted=$(printf '%s\n' "${lat_all[@]}" | sort -g)
+say "$(printf '  %-30s %16s %16s %16s' "all 8 feeds showing it" "$(head -n 1 <<<"$all_sorted")" "$(median "${lat_all[@]}")" "$(tail -n 1 <<<"$all_sorted")")"
+say "  samples: ${lat[*]} s; all 8 feeds: ${lat_all[*]} s"
 say "$LAT_HOW"
 fi
 
