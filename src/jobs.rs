@@ -197,6 +197,7 @@ impl Job {
                     })
                     .collect();
                 run_now(app, &first).await.map_err(JobError::transient)?;
+                app.wake.notify_one();
                 publish::publish_due(app)
                     .await
                     .map_err(JobError::transient)?;
@@ -339,28 +340,115 @@ pub fn backoff(
     Duration::milliseconds(i64::try_from(jittered.max(floor)).unwrap_or(i64::MAX))
 }
 
-/// Claims and runs due jobs until `shutdown` fires. Idle, it sleeps until woken by an
-/// enqueue or for `jobs.poll_ms` (jobs from other processes, retries coming due).
+/// Claims and runs due jobs until `shutdown` fires (the jobs in flight then finish and
+/// are recorded). Idle, it sleeps until woken by an enqueue or for `jobs.poll_ms` (jobs
+/// from other processes, retries coming due).
 pub async fn run_worker(app: SharedApp, mut shutdown: tokio::sync::watch::Receiver<bool>) {
-    let poll = std::time::Duration::from_millis(app.config.jobs.poll_ms);
-    loop {
-        if *shutdown.borrow() {
-            break;
-        }
-        let ran = match run_due(&app).await {
-            Ok(n) => n,
-            Err(e) => {
-                tracing::error!(error = %e, "job queue unavailable");
-                0
+    while !*shutdown.borrow() {
+        if let Err(e) = pipeline(&app, Until::Shutdown(&mut shutdown)).await {
+            tracing::error!(error = %e, "job queue unavailable");
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_millis(app.config.jobs.poll_ms)) => {}
+                _ = shutdown.changed() => {}
             }
-        };
-        if ran > 0 {
-            continue;
         }
-        tokio::select! {
-            _ = app.wake.notified() => {}
-            _ = tokio::time::sleep(poll) => {}
-            _ = shutdown.changed() => {}
+    }
+}
+
+/// When [`pipeline`] returns.
+enum Until<'a> {
+    /// Once nothing is running and nothing is due.
+    Idle,
+    /// Once `shutdown` is true and the jobs in flight have finished.
+    Shutdown(&'a mut tokio::sync::watch::Receiver<bool>),
+}
+
+/// Keeps up to `jobs.concurrency` jobs running. Whenever jobs finish, their successes
+/// are recorded together (one statement), and once a quarter of the slots (at least
+/// one) are free, that many due jobs are claimed at once: no job waits for the slowest
+/// of a batch, and the store still sees one claim and one completion per group of
+/// jobs. On an error the jobs in flight run to their end unrecorded (a handler may run
+/// again, which every handler tolerates) and the error is returned.
+async fn pipeline(app: &SharedApp, until: Until<'_>) -> Result<usize> {
+    let mut set = tokio::task::JoinSet::new();
+    let result = pipeline_in(app, until, &mut set).await;
+    if result.is_err() {
+        set.detach_all();
+    }
+    result
+}
+
+async fn pipeline_in(
+    app: &SharedApp,
+    mut until: Until<'_>,
+    set: &mut tokio::task::JoinSet<Result<Option<JobRow>>>,
+) -> Result<usize> {
+    let limit = app.config.jobs.concurrency.max(1);
+    let refill_at = (limit / 4).max(1);
+    let poll = std::time::Duration::from_millis(app.config.jobs.poll_ms);
+    let lease_secs = i64::try_from(app.config.jobs.lease_secs).unwrap_or(300);
+    let mut total = 0;
+    // The last claim found fewer jobs than it asked for: claim again only when woken
+    // by an enqueue or when nothing runs, not after every finished job.
+    let mut queue_empty = false;
+    loop {
+        let stopping = matches!(&until, Until::Shutdown(s) if *s.borrow());
+        let free = limit - set.len();
+        if !stopping && free > 0 && (set.is_empty() || (!queue_empty && free >= refill_at)) {
+            let now = app.now();
+            let lease = now + Duration::seconds(lease_secs);
+            let want = i64::try_from(free).unwrap_or(i64::MAX);
+            let claimed = app.store.claim(&app.worker_id, now, lease, want).await?;
+            queue_empty = claimed.len() < free;
+            total += claimed.len();
+            for row in claimed {
+                let app = app.clone();
+                set.spawn(async move { execute(&app, row).await });
+            }
+        }
+        if set.is_empty() {
+            match &mut until {
+                Until::Idle => return Ok(total),
+                Until::Shutdown(shutdown) => {
+                    if stopping {
+                        return Ok(total);
+                    }
+                    tokio::select! {
+                        _ = app.wake.notified() => {}
+                        _ = tokio::time::sleep(poll) => {}
+                        _ = shutdown.changed() => {}
+                    }
+                    queue_empty = false;
+                    continue;
+                }
+            }
+        }
+        let first = if queue_empty && !stopping {
+            tokio::select! {
+                r = set.join_next() => r,
+                _ = app.wake.notified() => {
+                    queue_empty = false;
+                    None
+                }
+            }
+        } else {
+            set.join_next().await
+        };
+        let mut done = Vec::new();
+        for r in first
+            .into_iter()
+            .chain(std::iter::from_fn(|| set.try_join_next()))
+        {
+            if let Some(row) = r?? {
+                done.push(row);
+            }
+        }
+        // Successes are recorded together. A crash before that commit runs them again,
+        // which every handler tolerates (re-renders are idempotent; a side effect
+        // checks its own record before acting).
+        if !done.is_empty() {
+            app.store.complete_many(&done, app.now()).await?;
+            Metrics::add(&app.metrics.jobs_succeeded, done.len());
         }
     }
 }
@@ -417,16 +505,10 @@ pub async fn run_now(app: &SharedApp, keys: &[String]) -> Result<usize> {
     Ok(n)
 }
 
-/// Runs the queue until nothing is due (for tests and one-shot CLI commands).
+/// Runs the queue until nothing is running and nothing is due (for tests and one-shot
+/// CLI commands), as the worker does. Returns how many jobs ran.
 pub async fn drain(app: &SharedApp) -> Result<usize> {
-    let mut total = 0;
-    loop {
-        let n = run_due(app).await?;
-        if n == 0 {
-            return Ok(total);
-        }
-        total += n;
-    }
+    pipeline(app, Until::Idle).await
 }
 
 /// Runs one claimed job; a success is handed back for [`run_due`] to record. Boxed as a

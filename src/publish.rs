@@ -38,6 +38,10 @@ pub struct SyncSummary {
 /// When the folder watcher said which article folders changed, and nothing else did,
 /// only those folders are read ([`sync_articles`]); the next timed sync then checks the
 /// whole folder again.
+///
+/// The renders it causes are queued without waking the worker: the caller runs
+/// `first` (the sync job does, through `jobs::run_now`) and then wakes it, so the
+/// feeds in the changed language do not share the CPU with the others.
 pub async fn sync_content(app: &App, force: bool) -> Result<SyncSummary> {
     let changed = app.content_changes.lock().expect("changes lock").take();
     if !force
@@ -85,9 +89,8 @@ pub async fn sync_content(app: &App, force: bool) -> Result<SyncSummary> {
     feeds.extend(rest);
     feeds.retain(|f| !first.contains(f));
     app.set_content(loaded.channels, loaded.problems);
-    enqueue_renders(app, &first).await?;
-    enqueue_renders(app, &feeds).await?;
     feeds.extend(first.iter().cloned());
+    queue_renders(app, &feeds).await?;
     summary.feeds = feeds;
     summary.first = first;
     *app.content_fingerprint.lock().expect("fingerprint lock") = Some(fp);
@@ -168,8 +171,7 @@ pub async fn sync_articles(
     let (first, rest) = split_affected(&channels, &report.changes, now);
     // The next timed sync checks the whole folder again.
     *app.content_fingerprint.lock().expect("fingerprint lock") = None;
-    enqueue_renders(app, &first).await?;
-    enqueue_renders(app, &rest).await?;
+    queue_renders(app, &first.iter().chain(&rest).cloned().collect()).await?;
     tracing::debug!(
         articles = articles.len(),
         changed = report.changes.len(),
@@ -367,8 +369,17 @@ pub async fn apply_external(app: &App, ts: &[Translation]) -> Result<SyncSummary
     })
 }
 
-/// Queues a re-render of each feed (coalescing with ones already queued).
+/// Queues a re-render of each feed (coalescing with ones already queued) and wakes
+/// the worker.
 pub async fn enqueue_renders(app: &App, feeds: &BTreeSet<(String, String)>) -> Result<()> {
+    queue_renders(app, feeds).await?;
+    app.wake.notify_one();
+    Ok(())
+}
+
+/// [`enqueue_renders`] without waking the worker: a content sync queues every render
+/// it causes, then its job runs the first ones itself before the worker takes the rest.
+async fn queue_renders(app: &App, feeds: &BTreeSet<(String, String)>) -> Result<()> {
     if feeds.is_empty() {
         return Ok(());
     }
@@ -383,7 +394,6 @@ pub async fn enqueue_renders(app: &App, feeds: &BTreeSet<(String, String)>) -> R
         .await?;
     }
     tx.commit().await?;
-    app.wake.notify_one();
     Ok(())
 }
 

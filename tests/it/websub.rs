@@ -98,3 +98,55 @@ async fn a_client_error_is_a_dead_letter_at_once() {
     assert_eq!(row.state, bridgecast::store::JobState::Dead);
     assert_eq!(row.attempts, 1);
 }
+
+/// The worker keeps `jobs.concurrency` jobs in flight: while one job waits on a slow
+/// hub, the jobs queued after it still run (no batch waits for its slowest job).
+#[tokio::test]
+async fn a_slow_job_does_not_hold_back_the_jobs_queued_after_it() {
+    use bridgecast::jobs::{self, Job};
+    let release = Arc::new(tokio::sync::Notify::new());
+    let waiting = release.clone();
+    let slow = axum::Router::new().route(
+        "/",
+        axum::routing::post(move || {
+            let waiting = waiting.clone();
+            async move {
+                waiting.notified().await;
+                StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let slow_url = format!("{}/", crate::support::serve_router(slow).await);
+    let fast = Hub::start(vec![]).await;
+    let t = TestApp::builder()
+        .config(|c| c.jobs.concurrency = 2)
+        .build()
+        .await;
+    let ping = |hub: &str, n: usize| Job::WebSubPing {
+        hub: hub.to_owned(),
+        topic: format!("https://feeds.example.org/feeds/news/en/{n}.xml"),
+    };
+    ping(&slow_url, 0).submit(&t.app).await.unwrap();
+    for n in 1..=4 {
+        ping(&fast.url, n).submit(&t.app).await.unwrap();
+    }
+    let app = t.app.clone();
+    let drain = tokio::spawn(async move { jobs::drain(&app).await });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while fast.hits() < 4 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "only {} of 4 quick jobs ran while the slow one waited",
+            fast.hits()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(!drain.is_finished(), "the slow job is still waiting");
+    release.notify_one();
+    assert_eq!(drain.await.unwrap().unwrap(), 5);
+    for n in 0..=4 {
+        let hub = if n == 0 { &slow_url } else { &fast.url };
+        let row = t.app.store.job(&ping(hub, n).key()).await.unwrap().unwrap();
+        assert_eq!(row.state, bridgecast::store::JobState::Done, "job {n}");
+    }
+}
