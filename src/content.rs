@@ -95,6 +95,11 @@ pub struct Channel {
 }
 
 impl Channel {
+    /// The folder of one article: `<channel>/articles/<slug>`.
+    pub fn article_dir(&self, slug: &str) -> PathBuf {
+        self.dir.join("articles").join(slug)
+    }
+
     /// The locales tried, in order, for `locale`: itself, then its declared chain.
     pub fn chain<'a>(&'a self, locale: &'a str) -> Vec<&'a str> {
         let mut out = vec![locale];
@@ -468,7 +473,7 @@ pub fn load_articles(
     let mut dirs = vec![];
     for (channel, slug) in articles {
         let ci = channels.iter().position(|c| &c.id == channel)?;
-        let slug_dir = channels[ci].dir.join("articles").join(slug);
+        let slug_dir = channels[ci].article_dir(slug);
         list_article_files(ci, &slug_dir, &mut content.problems, &mut files);
         dirs.push(slug_dir);
     }

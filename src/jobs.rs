@@ -446,10 +446,7 @@ async fn pipeline_in(
         // Successes are recorded together. A crash before that commit runs them again,
         // which every handler tolerates (re-renders are idempotent; a side effect
         // checks its own record before acting).
-        if !done.is_empty() {
-            app.store.complete_many(&done, app.now()).await?;
-            Metrics::add(&app.metrics.jobs_succeeded, done.len());
-        }
+        record(app, &done).await?;
     }
 }
 
@@ -475,8 +472,7 @@ pub async fn run_due(app: &SharedApp) -> Result<usize> {
             done.push(row);
         }
     }
-    app.store.complete_many(&done, app.now()).await?;
-    Metrics::add(&app.metrics.jobs_succeeded, done.len());
+    record(app, &done).await?;
     Ok(n)
 }
 
@@ -500,8 +496,7 @@ pub async fn run_now(app: &SharedApp, keys: &[String]) -> Result<usize> {
             done.push(row);
         }
     }
-    app.store.complete_many(&done, app.now()).await?;
-    Metrics::add(&app.metrics.jobs_succeeded, done.len());
+    record(app, &done).await?;
     Ok(n)
 }
 
@@ -511,8 +506,15 @@ pub async fn drain(app: &SharedApp) -> Result<usize> {
     pipeline(app, Until::Idle).await
 }
 
-/// Runs one claimed job; a success is handed back for [`run_due`] to record. Boxed as a
-/// trait object because a job (a content sync) may run other jobs through [`run_now`].
+/// Records the successes `done` together, in one statement.
+async fn record(app: &SharedApp, done: &[JobRow]) -> Result<()> {
+    app.store.complete_many(done, app.now()).await?;
+    Metrics::add(&app.metrics.jobs_succeeded, done.len());
+    Ok(())
+}
+
+/// Runs one claimed job; a success is handed back for its caller to [`record`]. Boxed as
+/// a trait object because a job (a content sync) may run other jobs through [`run_now`].
 type Execution<'a> = std::pin::Pin<Box<dyn Future<Output = Result<Option<JobRow>>> + Send + 'a>>;
 
 fn execute(app: &SharedApp, row: JobRow) -> Execution<'_> {

@@ -85,11 +85,9 @@ pub async fn sync_content(app: &App, force: bool) -> Result<SyncSummary> {
             feeds.extend(c.locales.iter().map(|l| (c.id.clone(), l.clone())));
         }
     }
-    let (first, rest) = split_affected(&loaded.channels, &report.changes, now);
-    feeds.extend(rest);
-    feeds.retain(|f| !first.contains(f));
+    let (touched, first) = affected_by(&loaded.channels, &report.changes, now);
+    feeds.extend(touched);
     app.set_content(loaded.channels, loaded.problems);
-    feeds.extend(first.iter().cloned());
     queue_renders(app, &feeds).await?;
     summary.feeds = feeds;
     summary.first = first;
@@ -145,7 +143,7 @@ pub async fn sync_articles(
             let ch = channels.iter().find(|x| &x.id == c)?;
             Some(format!(
                 "{}{}",
-                ch.dir.join("articles").join(slug).display(),
+                ch.article_dir(slug).display(),
                 std::path::MAIN_SEPARATOR
             ))
         })
@@ -168,10 +166,10 @@ pub async fn sync_articles(
     app.replace_problems(&prefixes, loaded.problems.clone());
     app.patch_translations(&report).await;
     crate::social::enqueue_followups(app, &report.changes).await?;
-    let (first, rest) = split_affected(&channels, &report.changes, now);
+    let (feeds, first) = affected_by(&channels, &report.changes, now);
     // The next timed sync checks the whole folder again.
     *app.content_fingerprint.lock().expect("fingerprint lock") = None;
-    queue_renders(app, &first.iter().chain(&rest).cloned().collect()).await?;
+    queue_renders(app, &feeds).await?;
     tracing::debug!(
         articles = articles.len(),
         changed = report.changes.len(),
@@ -180,7 +178,7 @@ pub async fn sync_articles(
     );
     Ok(Some(SyncSummary {
         changed: report.changes.len(),
-        feeds: first.iter().cloned().chain(rest).collect(),
+        feeds,
         first,
         problems: loaded.problems.len(),
         unchanged: false,
@@ -191,12 +189,11 @@ type Changes = [(Option<Translation>, Option<Translation>)];
 /// `(channel, locale)` feeds.
 type Feeds = BTreeSet<(String, String)>;
 
-/// The feeds `changes` touch, split into those in the language of a changed
-/// translation and the others (which show it through a fallback or list it as an
-/// alternate).
-fn split_affected(channels: &[Channel], changes: &Changes, now: DateTime<Utc>) -> (Feeds, Feeds) {
+/// Every feed `changes` touch, and those of them in the language of a changed
+/// translation (the others show it through a fallback or list it as an alternate).
+fn affected_by(channels: &[Channel], changes: &Changes, now: DateTime<Utc>) -> (Feeds, Feeds) {
+    let mut all = BTreeSet::new();
     let mut first = BTreeSet::new();
-    let mut rest = BTreeSet::new();
     for (before, after) in changes {
         let own = after
             .as_ref()
@@ -204,14 +201,12 @@ fn split_affected(channels: &[Channel], changes: &Changes, now: DateTime<Utc>) -
             .map(|t| t.locale.as_str());
         for feed in affected(channels, before.as_ref(), after.as_ref(), now) {
             if Some(feed.1.as_str()) == own {
-                first.insert(feed);
-            } else {
-                rest.insert(feed);
+                first.insert(feed.clone());
             }
+            all.insert(feed);
         }
     }
-    rest.retain(|f| !first.contains(f));
-    (first, rest)
+    (all, first)
 }
 
 /// What the folder watcher saw change since the last sync.

@@ -70,6 +70,10 @@ pub struct QueueCounts {
     pub dead: i64,
 }
 
+/// What a claim writes: lease (`$1`), worker (`$2`), one more attempt, time (`$3`).
+const CLAIM: &str = "UPDATE jobs SET state = 'running', lease_until = $1, worker = $2, \
+                     attempts = attempts + 1, updated_at = $3";
+
 const JOB_COLUMNS: &str =
     "id, key, kind, payload, state, attempts, run_at, last_error, updated_at, worker";
 
@@ -156,10 +160,7 @@ impl Store {
                 "SELECT id FROM jobs WHERE id IN ({candidates}) ORDER BY run_at, id LIMIT $4"
             ),
         };
-        let sql = format!(
-            "UPDATE jobs SET state = 'running', lease_until = $1, worker = $2, attempts = attempts + 1, updated_at = $3 \
-             WHERE id IN ({chosen}) RETURNING {JOB_COLUMNS}"
-        );
+        let sql = format!("{CLAIM} WHERE id IN ({chosen}) RETURNING {JOB_COLUMNS}");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(to_millis(lease_until))
             .bind(worker)
@@ -183,8 +184,7 @@ impl Store {
         for chunk in keys.chunks(100) {
             let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 4)).collect();
             let sql = format!(
-                "UPDATE jobs SET state = 'running', lease_until = $1, worker = $2, attempts = attempts + 1, updated_at = $3 \
-                 WHERE key IN ({}) AND state = 'pending' AND run_at <= $3 RETURNING {JOB_COLUMNS}",
+                "{CLAIM} WHERE key IN ({}) AND state = 'pending' AND run_at <= $3 RETURNING {JOB_COLUMNS}",
                 marks.join(", ")
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))

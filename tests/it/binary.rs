@@ -27,8 +27,9 @@ async fn wait_ready(c: &reqwest::Client, base: &str) {
     }
 }
 
-#[tokio::test]
-async fn serve_revalidates_then_publishes_a_dropped_file() {
+/// Starts `bridgecast serve` on the demo content in a new folder, with `env` on top of
+/// a free loopback port and a matching base URL, and waits until it is ready.
+async fn start(env: &[(&str, &str)]) -> (tempfile::TempDir, String, Daemon, reqwest::Client) {
     let dir = tempfile::tempdir().unwrap();
     copy_dir(&repo().join("feeds"), &dir.path().join("feeds"));
     let port = free_port();
@@ -38,19 +39,28 @@ async fn serve_revalidates_then_publishes_a_dropped_file() {
         .current_dir(dir.path())
         .env("BRIDGECAST_LISTEN", format!("127.0.0.1:{port}"))
         .env("BRIDGECAST_BASE_URL", &base)
-        .env("BRIDGECAST_SCHEDULER__RESCAN_EVERY_SECS", "1")
-        .env("BRIDGECAST_SCHEDULER__PUBLISH_EVERY_SECS", "1")
-        .env("BRIDGECAST_JOBS__POLL_MS", "100")
-        .stdout(Stdio::piped())
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let _daemon = Daemon(child);
+    let daemon = Daemon(child);
     let c = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap();
     wait_ready(&c, &base).await;
+    (dir, base, daemon, c)
+}
+
+#[tokio::test]
+async fn serve_revalidates_then_publishes_a_dropped_file() {
+    let (dir, base, _daemon, c) = start(&[
+        ("BRIDGECAST_SCHEDULER__RESCAN_EVERY_SECS", "1"),
+        ("BRIDGECAST_SCHEDULER__PUBLISH_EVERY_SECS", "1"),
+        ("BRIDGECAST_JOBS__POLL_MS", "100"),
+    ])
+    .await;
     assert!(
         dir.path().join("data/bridgecast.db").exists(),
         "embedded database created on first run"
@@ -107,26 +117,8 @@ async fn serve_revalidates_then_publishes_a_dropped_file() {
 /// and the process exits with success.
 #[tokio::test]
 async fn serve_publishes_through_the_watcher_and_stops_cleanly_on_sigterm() {
-    let dir = tempfile::tempdir().unwrap();
-    copy_dir(&repo().join("feeds"), &dir.path().join("feeds"));
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let child = Command::new(env!("CARGO_BIN_EXE_bridgecast"))
-        .arg("serve")
-        .current_dir(dir.path())
-        .env("BRIDGECAST_LISTEN", format!("127.0.0.1:{port}"))
-        .env("BRIDGECAST_BASE_URL", &base)
-        .env("BRIDGECAST_SCHEDULER__RESCAN_EVERY_SECS", "3600")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut daemon = Daemon(child);
-    let c = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
-    wait_ready(&c, &base).await;
+    let (dir, base, mut daemon, c) =
+        start(&[("BRIDGECAST_SCHEDULER__RESCAN_EVERY_SECS", "3600")]).await;
     let url = format!("{base}/feeds/news/ja/atom.xml");
     assert_eq!(c.get(&url).send().await.unwrap().status(), 200);
 
