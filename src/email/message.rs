@@ -16,9 +16,8 @@ use super::config::EmailConfig;
 use super::dkim::DkimKey;
 use anyhow::Context as _;
 use lettre::address::Envelope;
-use lettre::message::dkim::{DkimCanonicalization, DkimCanonicalizationType, DkimConfig};
-use lettre::message::header::{HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::header::{ContentTransferEncoding, HeaderName, HeaderValue, MIME_VERSION_1_0};
+use lettre::message::{Body, Mailbox};
 use lettre::{Address, Message};
 use sha2::{Digest as _, Sha256};
 use std::time::SystemTime;
@@ -233,10 +232,6 @@ impl std::fmt::Debug for Composed {
 /// The headers the DKIM signature covers. Headers a message lacks (a
 /// `List-Unsubscribe-Post` without an HTTPS link) are still listed, which keeps
 /// anyone from adding them later without breaking the signature.
-///
-/// Not `Content-Type`: lettre writes a multipart's `Content-Type` with the body,
-/// after signing, so its signer never sees it while verifiers would hash it and
-/// every signature would fail. The body hash covers the parts anyway.
 pub const SIGNED_HEADERS: &[&str] = &[
     "From",
     "To",
@@ -244,6 +239,7 @@ pub const SIGNED_HEADERS: &[&str] = &[
     "Date",
     "Message-ID",
     "MIME-Version",
+    "Content-Type",
     "Content-Language",
     "List-Id",
     "List-Unsubscribe",
@@ -256,7 +252,7 @@ pub struct Composer {
     from: Mailbox,
     envelope_from: Address,
     signing_domain: String,
-    dkim: Option<DkimConfig>,
+    dkim: Option<super::dkim::Signer>,
     mailto: Option<String>,
 }
 
@@ -307,18 +303,11 @@ impl Composer {
                     !cfg.dkim_selector.trim().is_empty(),
                     "email.dkim_selector is empty"
                 );
-                Some(DkimConfig::new(
-                    cfg.dkim_selector.trim().to_owned(),
-                    signing_domain.clone(),
-                    key.to_lettre()?,
-                    SIGNED_HEADERS
-                        .iter()
-                        .map(|h| HeaderName::new_from_ascii_str(h))
-                        .collect(),
-                    DkimCanonicalization {
-                        header: DkimCanonicalizationType::Relaxed,
-                        body: DkimCanonicalizationType::Relaxed,
-                    },
+                Some(super::dkim::Signer::new(
+                    key,
+                    &signing_domain,
+                    cfg.dkim_selector.trim(),
+                    SIGNED_HEADERS,
                 ))
             }
         };
@@ -402,22 +391,40 @@ impl Composer {
         }
         b = b.raw_header(raw("Auto-Submitted", "auto-generated".into()));
 
-        let mut message = b
-            .multipart(MultiPart::alternative_plain_html(
-                out.body.text.clone(),
-                out.body.html.clone(),
+        // lettre writes the headers (RFC 2047, quoting, folding); the body is ours,
+        // made in one pass (see `mime`), and so is the signature over both.
+        let boundary = super::mime::boundary(&message_id);
+        b = b.header(MIME_VERSION_1_0).raw_header(raw(
+            "Content-Type",
+            super::mime::alternative_content_type(&boundary),
+        ));
+        let headers = b
+            .body(Body::dangerous_pre_encoded(
+                Vec::new(),
+                ContentTransferEncoding::SevenBit,
             ))
-            .map_err(|e| ComposeError::Invalid(e.to_string()))?;
-        if let Some(dkim) = &self.dkim {
-            message.sign(dkim);
-        }
+            .map_err(|e| ComposeError::Invalid(e.to_string()))?
+            .headers()
+            .to_string();
+        let body = super::mime::alternative(&boundary, &out.body.text, &out.body.html);
+        let signature = match &self.dkim {
+            Some(signer) => signer
+                .sign(&headers, &body, out.date.timestamp())
+                .map_err(|e| ComposeError::Invalid(format!("{e:#}")))?,
+            None => String::new(),
+        };
+        let mut bytes = Vec::with_capacity(signature.len() + headers.len() + 2 + body.len());
+        bytes.extend_from_slice(signature.as_bytes());
+        bytes.extend_from_slice(headers.as_bytes());
+        bytes.extend_from_slice(b"\r\n");
+        bytes.extend_from_slice(&body);
         Ok(Composed {
             envelope_from: self.envelope_from.to_string(),
             to: to.as_str().to_owned(),
             to_domain: to.domain().to_owned(),
             message_id,
             needs_smtputf8: to.needs_smtputf8,
-            bytes: message.formatted(),
+            bytes,
             envelope,
         })
     }

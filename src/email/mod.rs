@@ -16,6 +16,7 @@ pub mod digest;
 pub mod dkim;
 pub mod mail;
 pub mod message;
+pub mod mime;
 pub mod pages;
 pub mod render;
 pub mod schedule;
