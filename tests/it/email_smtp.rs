@@ -580,6 +580,33 @@ async fn email_postfix_faults_carry_the_retry_decision() {
     assert_eq!(e.code(), Some(421), "{e}");
 }
 
+/// A relay that does not offer PIPELINING (`smtp-sink -p`) gets one command at a
+/// time, and a refusal is reported from the command it refused.
+#[tokio::test]
+async fn email_a_relay_without_pipelining_gets_one_command_at_a_time() {
+    let Some((_peer, port, _dir, _tmp)) = sink("postfix", &[("SINK_ARGS", "-p")]) else {
+        return;
+    };
+    let cfg = config(port, Tls::None);
+    let c = Composer::new(&cfg, None)
+        .unwrap()
+        .compose(&outgoing(
+            "reader@example.org",
+            None,
+            "One at a time",
+            "nopipe",
+        ))
+        .unwrap();
+    let accepted = Transport::smtp(&cfg).unwrap().send(&c).await.expect("sent");
+    assert_eq!(accepted.code, 250, "{accepted:?}");
+
+    let e = postfix_fault("-p -r RCPT").await.unwrap();
+    assert!(e.is_transient(), "{e}");
+    assert_eq!(e.code(), Some(450), "{e}");
+    let e = postfix_fault("-p -f DATA").await.unwrap();
+    assert!(e.is_permanent(), "{e}");
+}
+
 #[tokio::test]
 async fn email_a_slow_server_times_out_as_transient() {
     let Some((_peer, port, _dir, _tmp)) = sink("postfix", &[("SINK_ARGS", "-w 5")]) else {
