@@ -72,6 +72,11 @@ pub struct App {
     pub mail: crate::email::mail::Mail,
     /// Sent digests wait here for the transaction that records them (group commit).
     pub sent_log: crate::store::GroupCommit<(crate::store::Delivery, DateTime<Utc>)>,
+    /// Batches the recipient lookups of digest jobs running together.
+    pub send_contexts: crate::store::GroupCommit<
+        (String, String),
+        Option<(crate::store::Recipient, crate::store::SendState)>,
+    >,
     /// What went live in a period, shared by the many digests of that period.
     live_cache: tokio::sync::Mutex<HashMap<(i64, i64), LiveSet>>,
     live_version: std::sync::Mutex<Option<(std::time::Instant, i64)>>,
@@ -124,6 +129,7 @@ impl App {
             tokens,
             mail,
             sent_log: crate::store::GroupCommit::default(),
+            send_contexts: crate::store::GroupCommit::default(),
             live_cache: tokio::sync::Mutex::default(),
             live_version: std::sync::Mutex::new(None),
             channels: RwLock::default(),

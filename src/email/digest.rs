@@ -323,8 +323,11 @@ pub async fn send_digest(
 ) -> Result<(), JobError> {
     let cutoff = crate::clock::from_millis(cutoff_ms);
     let Some((r, sent)) = app
-        .store
-        .send_context(recipient, key)
+        .send_contexts
+        .submit_each(
+            (recipient.to_owned(), key.to_owned()),
+            |wanted| async move { app.store.send_contexts(&wanted).await },
+        )
         .await
         .map_err(JobError::transient)?
     else {

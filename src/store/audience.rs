@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::any::AnyRow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// `pending` (waiting for confirmation), `active`, `unsubscribed` or `bounced`.
 pub const ACTIVE: &str = "active";
@@ -714,6 +714,60 @@ impl Store {
         Ok(Some((recipient, state)))
     }
 
+    /// [`Store::send_context`] for many `(recipient, job key)` pairs at once, in
+    /// order: subscribers in one query, organisation contacts (few) one by one.
+    pub async fn send_contexts(
+        &self,
+        wanted: &[(String, String)],
+    ) -> Result<Vec<Option<(Recipient, SendState)>>> {
+        let mut out: Vec<Option<(Recipient, SendState)>> = vec![None; wanted.len()];
+        let mut subscribers: Vec<(usize, &str, &str)> = Vec::new();
+        for (i, (key, job_key)) in wanted.iter().enumerate() {
+            match key.split_once(':') {
+                Some(("s", id)) => subscribers.push((i, id, job_key)),
+                _ => out[i] = self.send_context(key, job_key).await?,
+            }
+        }
+        for chunk in subscribers.chunks(256) {
+            let values = (0..chunk.len())
+                .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "WITH wanted (want_id, want_job) AS (VALUES {values}) \
+                 SELECT {SUBSCRIBER_COLUMNS}, want_job, \
+                 (SELECT reason FROM suppressions WHERE suppressions.email = subscribers.email) AS send_suppressed, \
+                 (SELECT state FROM deliveries WHERE job_key = want_job) AS send_previous, \
+                 (SELECT attempts FROM deliveries WHERE job_key = want_job) AS send_attempts \
+                 FROM wanted JOIN subscribers ON subscribers.id = want_id"
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (_, id, job_key) in chunk {
+                q = q.bind(*id).bind(*job_key);
+            }
+            let rows = q.fetch_all(&self.pool).await?;
+            let mut found: HashMap<(String, String), (Recipient, SendState)> = HashMap::new();
+            for row in rows {
+                let state = SendState {
+                    suppressed: row.try_get("send_suppressed")?,
+                    previous: row.try_get("send_previous")?,
+                    attempts: row.try_get::<Option<i64>, _>("send_attempts")?.unwrap_or(0),
+                };
+                let s = row_to_subscriber(&row)?;
+                found.insert(
+                    (s.id.clone(), row.try_get("want_job")?),
+                    (s.recipient(), state),
+                );
+            }
+            for (i, id, job_key) in chunk {
+                out[*i] = found
+                    .get(&((*id).to_owned(), (*job_key).to_owned()))
+                    .cloned();
+            }
+        }
+        Ok(out)
+    }
+
     /// A recipient by the handle its links carry.
     pub async fn recipient_by_handle(&self, handle: &str) -> Result<Option<Recipient>> {
         if let Some(s) = self.subscriber_by_handle(handle).await? {
@@ -1003,6 +1057,7 @@ impl Store {
         if batch.is_empty() {
             return Ok(());
         }
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         // 13 parameters a row; SQLite allows 32,766 in one statement.
         for chunk in batch.chunks(512) {

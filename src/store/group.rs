@@ -1,12 +1,14 @@
 //! Group commit: many tasks each need a write committed before they go on; the writes
-//! that arrive while one transaction is committing go together in the next.
+//! that arrive while one transaction is committing go together in the next. The same
+//! mechanism batches reads ([`GroupCommit::submit_each`]): the lookups that arrive
+//! while one query runs are answered by the next, one row each.
 //!
-//! There is no background task. A caller queues its write and waits for the leader
-//! lock; whoever holds it commits everything queued, hands each waiter the outcome,
-//! and lets go. A caller whose write was committed by an earlier leader returns
-//! without committing anything. Under load a batch is as large as the number of
-//! writers that finished during one commit, and when writes are rare each commits on
-//! its own with no added delay.
+//! There is no background task. A caller queues its item and waits for the leader
+//! lock; whoever holds it runs the batch for everything queued, hands each waiter its
+//! outcome, and lets go. A caller whose item an earlier leader handled returns
+//! without running anything. Under load a batch is as large as the number of callers
+//! that arrived during one batch, and when calls are rare each runs on its own with
+//! no added delay.
 //!
 //! Durability is unchanged: `submit` returns only after the transaction holding that
 //! write committed (or failed, which every waiter in the batch is told).
@@ -15,16 +17,17 @@ use std::future::Future;
 use std::sync::Mutex;
 use tokio::sync::oneshot;
 
-type Waiter = oneshot::Sender<Result<(), String>>;
+type Waiter<R> = oneshot::Sender<Result<R, String>>;
 
-/// Batches writes of type `T` into shared transactions.
+/// Batches items of type `T` into shared transactions (or queries), each answered
+/// with an `R`.
 #[derive(Debug)]
-pub struct GroupCommit<T> {
-    queue: Mutex<Vec<(T, Waiter)>>,
+pub struct GroupCommit<T, R = ()> {
+    queue: Mutex<Vec<(T, Waiter<R>)>>,
     leader: tokio::sync::Mutex<()>,
 }
 
-impl<T> Default for GroupCommit<T> {
+impl<T, R> Default for GroupCommit<T, R> {
     fn default() -> Self {
         Self {
             queue: Mutex::new(Vec::new()),
@@ -46,6 +49,24 @@ impl<T> GroupCommit<T> {
         F: FnOnce(Vec<T>) -> Fut,
         Fut: Future<Output = anyhow::Result<()>>,
     {
+        self.submit_each(item, |items| {
+            let n = items.len();
+            let done = commit(items);
+            async move { done.await.map(|()| vec![(); n]) }
+        })
+        .await
+    }
+}
+
+impl<T, R> GroupCommit<T, R> {
+    /// Queues `item` and returns its answer from the batch that held it. `run` gets
+    /// the batch and returns one answer per item, in order; it is called by at most
+    /// one caller at a time. An error is every item's error.
+    pub async fn submit_each<F, Fut>(&self, item: T, run: F) -> anyhow::Result<R>
+    where
+        F: FnOnce(Vec<T>) -> Fut,
+        Fut: Future<Output = anyhow::Result<Vec<R>>>,
+    {
         let (tx, mut rx) = oneshot::channel();
         self.queue
             .lock()
@@ -55,19 +76,35 @@ impl<T> GroupCommit<T> {
         match rx.try_recv() {
             Ok(outcome) => return outcome.map_err(anyhow::Error::msg),
             Err(oneshot::error::TryRecvError::Closed) => {
-                anyhow::bail!("the batch holding this write was abandoned before it committed")
+                anyhow::bail!("the batch holding this item was abandoned before it finished")
             }
             Err(oneshot::error::TryRecvError::Empty) => {}
         }
         let batch = std::mem::take(&mut *self.queue.lock().expect("group commit queue"));
-        let (items, waiters): (Vec<T>, Vec<Waiter>) = batch.into_iter().unzip();
-        let outcome = commit(items).await.map_err(|e| format!("{e:#}"));
-        for w in waiters {
-            let _ = w.send(outcome.clone());
+        let (items, waiters): (Vec<T>, Vec<Waiter<R>>) = batch.into_iter().unzip();
+        let n = items.len();
+        match run(items).await {
+            Ok(answers) if answers.len() == n => {
+                for (w, a) in waiters.into_iter().zip(answers) {
+                    let _ = w.send(Ok(a));
+                }
+            }
+            Ok(answers) => {
+                let e = format!("a batch of {n} gave {} answers", answers.len());
+                for w in waiters {
+                    let _ = w.send(Err(e.clone()));
+                }
+            }
+            Err(e) => {
+                let e = format!("{e:#}");
+                for w in waiters {
+                    let _ = w.send(Err(e.clone()));
+                }
+            }
         }
         match rx.try_recv() {
             Ok(outcome) => outcome.map_err(anyhow::Error::msg),
-            Err(_) => anyhow::bail!("group commit lost a write it had queued"),
+            Err(_) => anyhow::bail!("group commit lost an item it had queued"),
         }
     }
 }
@@ -111,6 +148,37 @@ mod tests {
             [1, 199],
             "200 concurrent writes, transactions of these sizes"
         );
+    }
+
+    #[tokio::test]
+    async fn batched_reads_answer_each_caller_with_its_own_row() {
+        let g = Arc::new(GroupCommit::<u32, String>::default());
+        let batches = Arc::new(Mutex::new(0));
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..50 {
+            let (g, batches) = (g.clone(), batches.clone());
+            tasks.spawn(async move {
+                let got = g
+                    .submit_each(i, |keys| async move {
+                        tokio::task::yield_now().await;
+                        *batches.lock().unwrap() += 1;
+                        Ok(keys.iter().map(|k| format!("row {k}")).collect())
+                    })
+                    .await
+                    .unwrap();
+                assert_eq!(got, format!("row {i}"));
+            });
+        }
+        while let Some(r) = tasks.join_next().await {
+            r.unwrap();
+        }
+        assert_eq!(*batches.lock().unwrap(), 2, "50 lookups in two queries");
+        // A batch that answers the wrong number of items fails every caller.
+        let err = g
+            .submit_each(1, |_| async { Ok(Vec::new()) })
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("gave 0 answers"), "{err}");
     }
 
     #[tokio::test]
