@@ -523,13 +523,22 @@ fn execute(app: &SharedApp, row: JobRow) -> Execution<'_> {
             Err(e) => Err(JobError::permanent(format!("unreadable payload: {e}"))),
             Ok(job) => {
                 // A panic in a handler is a failed attempt, not a dead worker.
-                let app2 = app.clone();
+                use futures_util::FutureExt as _;
                 let t0 = std::time::Instant::now();
-                let r = tokio::spawn(async move { job.run(&app2).await }).await;
+                let r = std::panic::AssertUnwindSafe(job.run(app))
+                    .catch_unwind()
+                    .await;
                 tracing::debug!(job = %row.key, elapsed = ?t0.elapsed(), ok = matches!(r, Ok(Ok(_))), "job ran");
                 match r {
                     Ok(r) => r,
-                    Err(e) => Err(JobError::transient(format!("handler panicked: {e}"))),
+                    Err(panic) => {
+                        let what = panic
+                            .downcast_ref::<&str>()
+                            .map(|s| (*s).to_owned())
+                            .or_else(|| panic.downcast_ref::<String>().cloned())
+                            .unwrap_or_default();
+                        Err(JobError::transient(format!("handler panicked: {what}")))
+                    }
                 }
             }
         };
