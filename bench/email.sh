@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Email throughput: N personalised, DKIM-signed digests (about 20 KB each) rendered and
 # delivered into Postfix's smtp-sink, side by side with Postfix's smtp-source sending
-# N messages of 20 KB into the same sink. Both reuse connections (smtp-source -d,
-# bridgecast's SMTP pool).
+# N messages of the same size (one digest's, as `digest preview` writes it) into the
+# same sink. Both reuse connections (smtp-source -d, bridgecast's SMTP pool).
 #
 #   bash bench/email.sh                  # N=100000
 #   BENCH_EMAILS=20000 bash bench/email.sh
@@ -10,6 +10,7 @@
 #
 # Environment: BENCH_EMAILS (100000), BENCH_SESSIONS (smtp-source sessions and
 # bridgecast's pool size, 16), BENCH_CONCURRENCY (bridgecast jobs in flight, 64),
+# REF_RUNS (smtp-source runs, the fastest counts; 3),
 # BENCH_KEY (ed25519 | rsa; the DKIM key, default ed25519), BENCH_DATABASE_URL (an empty
 # postgres:// database instead of SQLite), BENCH_DB_POOL, BENCH_KEEP=1 keeps the dir.
 # Needs: postfix (smtp-sink, smtp-source), openssl, python3, GNU time. Loopback only.
@@ -52,14 +53,6 @@ smtp-sink "${USER_ARGS[@]}" "127.0.0.1:$PORT" 1024 </dev/null >"$WORK/sink.log" 
 SINK_PID=$!
 for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.1; done
 
-echo "reference: smtp-source, $N messages of 20480 bytes, $SESSIONS sessions" >&2
-t0=$EPOCHREALTIME
-smtp-source -d -s "$SESSIONS" -m "$N" -l 20480 -f digest@example.org -t reader@example.org \
-    "127.0.0.1:$PORT" >"$WORK/source.log" 2>&1
-t1=$EPOCHREALTIME
-REF_SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}')
-REF_RATE=$(awk -v n="$N" -v s="$REF_SECS" 'BEGIN{printf "%.0f", n/s}')
-
 echo "bridgecast: $N subscribers, demo content, $KEY DKIM key" >&2
 SITE=$WORK/site
 mkdir -p "$SITE"
@@ -98,6 +91,26 @@ cd "$SITE"
 # One recipient's digest as it will be sent, for its size.
 "$BIN" digest preview --recipient reader000001@example.org --out "$WORK/one.eml" >/dev/null 2>&1
 SIZE=$(wc -c <"$WORK/one.eml")
+cd "$ROOT"
+# The reference runs REF_RUNS times (default 3) and its fastest run counts: on a
+# shared machine the spread between runs is wide, and the best run is the hardest
+# comparison for bridgecast.
+REF_SECS=
+for run in $(seq "${REF_RUNS:-3}"); do
+    echo "reference run $run: smtp-source, $N messages of $SIZE bytes (one digest's size), $SESSIONS sessions" >&2
+    t0=$EPOCHREALTIME
+    smtp-source -d -s "$SESSIONS" -m "$N" -l "$SIZE" -f digest@example.org -t reader@example.org \
+        "127.0.0.1:$PORT" >"$WORK/source.log" 2>&1
+    t1=$EPOCHREALTIME
+    secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}')
+    echo "  $secs s" >&2
+    if [[ -z $REF_SECS ]] || awk -v a="$secs" -v b="$REF_SECS" 'BEGIN{exit !(a < b)}'; then
+        REF_SECS=$secs
+    fi
+done
+REF_RATE=$(awk -v n="$N" -v s="$REF_SECS" 'BEGIN{printf "%.0f", n/s}')
+
+cd "$SITE"
 # The articles went live at the first start; the digests cover them.
 ${BENCH_WRAP:-} "$TIME" -v "$BIN" digest send >"$WORK/send.out" 2>"$WORK/send.err"
 cd "$ROOT"
@@ -111,7 +124,7 @@ mkdir -p "$ROOT/bench/results"
 {
     echo "email throughput, $N messages into postfix smtp-sink (127.0.0.1), $(nproc) cores"
     printf '%-44s %10s %10s %10s\n' "" "messages" "seconds" "msg/s"
-    printf '%-44s %10s %10s %10s\n' "smtp-source -d -s $SESSIONS, 20480-byte body" "$N" "$REF_SECS" "$REF_RATE"
+    printf '%-44s %10s %10s %10s\n' "smtp-source -d -s $SESSIONS, ${SIZE} B (best of ${REF_RUNS:-3})" "$N" "$REF_SECS" "$REF_RATE"
     printf '%-44s %10s %10s %10s\n' "bridgecast digest send ($KEY DKIM, ${SIZE} B)" "$SENT" "$BC_SECS" "$BC_RATE"
     echo "ratio bridgecast / smtp-source: $RATIO (target >= 0.5)$(awk -v r="$RATIO" 'BEGIN{if (r < 0.5) print ": target missed"}')"
     echo "peak RSS of bridgecast digest send: $((RSS_KB / 1024)) MiB"
