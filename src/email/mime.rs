@@ -19,12 +19,10 @@ const LINE: usize = 76;
 /// A boundary for the message identified by `seed` (its Message-ID): the same
 /// message gets the same bytes.
 pub fn boundary(seed: &str) -> String {
-    let digest = Sha256::digest(seed.as_bytes());
-    let mut s = String::from("=_bc");
-    for b in &digest[..12] {
-        s.push_str(&format!("{b:02x}"));
-    }
-    s
+    format!(
+        "=_bc{}",
+        hex::encode(&Sha256::digest(seed.as_bytes())[..12])
+    )
 }
 
 /// The `Content-Type` header value of [`alternative`].

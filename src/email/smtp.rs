@@ -368,10 +368,10 @@ impl Smtp {
             .clone()
     }
 
-    /// Opens a session: TCP with `TCP_NODELAY` (lettre writes the message and the
-    /// final `.` separately; with Nagle's algorithm the second write waits for the
-    /// peer's delayed ACK, tens of milliseconds per message), implicit TLS or
-    /// STARTTLS as configured, EHLO, AUTH.
+    /// Opens a session: TCP with `TCP_NODELAY` (with Nagle's algorithm a small write
+    /// after another waits for the peer's delayed ACK, tens of milliseconds per
+    /// message), implicit TLS or STARTTLS as configured, EHLO (twice: see below),
+    /// AUTH.
     async fn connect(&self) -> Result<Session, SendError> {
         let net = |e: std::io::Error| SendError::transient(format!("{}: {e}", self.relay));
         let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
@@ -577,8 +577,8 @@ async fn transaction(conn: &mut Session, c: &Composed) -> Result<Response, Failu
         }
         head.push_str(&Data.to_string());
         let mut first = conn.command(head).await.map_err(at_mail).err();
-        if matches!(first, Some(Failure::Stale(_))) {
-            return Err(first.expect("checked"));
+        if let Some(stale @ Failure::Stale(_)) = first {
+            return Err(stale);
         }
         for _ in 0..=envelope.to().len() {
             if let Err(e) = conn.read_response().await
@@ -599,26 +599,18 @@ async fn transaction(conn: &mut Session, c: &Composed) -> Result<Response, Failu
         }
         conn.command(Data).await.map_err(failed)?;
     }
+    // A composed message is UTF-8 (its body is 7-bit), so it goes through `command`
+    // as text, stuffed and terminated in one write; lettre's `message` stuffs dots
+    // one byte at a time and writes the terminator separately.
     match std::str::from_utf8(&c.bytes) {
-        Ok(text) => conn.command(DataPayload(text)).await,
+        Ok(text) => conn.command(dot_stuffed(text)).await,
         Err(_) => conn.message(&c.bytes).await,
     }
     .map_err(failed)
 }
 
 /// The content of `DATA` as it goes on the wire (RFC 5321 §4.5.2): a `.` doubled at
-/// the start of every line, CRLF at the end, then the terminating `.` line, written in
-/// one piece. lettre's own `message` stuffs dots one byte at a time and writes the
-/// terminator separately; a composed message is UTF-8 (its body is 7-bit), so it can
-/// go through `command` as text instead.
-struct DataPayload<'a>(&'a str);
-
-impl std::fmt::Display for DataPayload<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&dot_stuffed(self.0))
-    }
-}
-
+/// the start of every line, CRLF at the end, then the terminating `.` line.
 fn dot_stuffed(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 64);
     let mut rest = text;
@@ -767,7 +759,7 @@ mod tests {
         );
         assert_eq!(dot_stuffed(".x\r\n"), "..x\r\n.\r\n");
         assert_eq!(dot_stuffed("a.b\r\n.\r\n"), "a.b\r\n..\r\n.\r\n");
-        assert_eq!(DataPayload("hi\r\n").to_string(), "hi\r\n.\r\n");
+        assert_eq!(dot_stuffed("hi\r\n"), "hi\r\n.\r\n");
     }
 
     #[test]

@@ -250,6 +250,24 @@ fn row_to_org(r: &AnyRow) -> Result<Organisation> {
 const CONTACT_COLUMNS: &str =
     "id, handle, org_id, name, email, locale, role, state, since, next_due";
 
+/// The columns [`row_to_send_state`] reads, for a recipient in `table` and the job
+/// key in the SQL expression `job_key`.
+fn send_state_columns(table: &str, job_key: &str) -> String {
+    format!(
+        "(SELECT reason FROM suppressions WHERE suppressions.email = {table}.email) AS send_suppressed, \
+         (SELECT state FROM deliveries WHERE job_key = {job_key}) AS send_previous, \
+         (SELECT attempts FROM deliveries WHERE job_key = {job_key}) AS send_attempts"
+    )
+}
+
+fn row_to_send_state(r: &AnyRow) -> Result<SendState> {
+    Ok(SendState {
+        suppressed: r.try_get("send_suppressed")?,
+        previous: r.try_get("send_previous")?,
+        attempts: r.try_get::<Option<i64>, _>("send_attempts")?.unwrap_or(0),
+    })
+}
+
 fn row_to_contact(r: &AnyRow) -> Result<Contact> {
     Ok(Contact {
         id: r.try_get("id")?,
@@ -682,11 +700,8 @@ impl Store {
             _ => return Ok(None),
         };
         let sql = format!(
-            "SELECT {columns}, \
-             (SELECT reason FROM suppressions WHERE suppressions.email = {table}.email) AS send_suppressed, \
-             (SELECT state FROM deliveries WHERE job_key = $2) AS send_previous, \
-             (SELECT attempts FROM deliveries WHERE job_key = $2) AS send_attempts \
-             FROM {table} WHERE id = $1"
+            "SELECT {columns}, {} FROM {table} WHERE id = $1",
+            send_state_columns(table, "$2")
         );
         let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id)
@@ -696,11 +711,7 @@ impl Store {
         else {
             return Ok(None);
         };
-        let state = SendState {
-            suppressed: row.try_get("send_suppressed")?,
-            previous: row.try_get("send_previous")?,
-            attempts: row.try_get::<Option<i64>, _>("send_attempts")?.unwrap_or(0),
-        };
+        let state = row_to_send_state(&row)?;
         let recipient = if table == "subscribers" {
             row_to_subscriber(&row)?.recipient()
         } else {
@@ -735,11 +746,9 @@ impl Store {
                 .join(", ");
             let sql = format!(
                 "WITH wanted (want_id, want_job) AS (VALUES {values}) \
-                 SELECT {SUBSCRIBER_COLUMNS}, want_job, \
-                 (SELECT reason FROM suppressions WHERE suppressions.email = subscribers.email) AS send_suppressed, \
-                 (SELECT state FROM deliveries WHERE job_key = want_job) AS send_previous, \
-                 (SELECT attempts FROM deliveries WHERE job_key = want_job) AS send_attempts \
-                 FROM wanted JOIN subscribers ON subscribers.id = want_id"
+                 SELECT {SUBSCRIBER_COLUMNS}, want_job, {} \
+                 FROM wanted JOIN subscribers ON subscribers.id = want_id",
+                send_state_columns("subscribers", "want_job")
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (_, id, job_key) in chunk {
@@ -748,11 +757,7 @@ impl Store {
             let rows = q.fetch_all(&self.pool).await?;
             let mut found: HashMap<(String, String), (Recipient, SendState)> = HashMap::new();
             for row in rows {
-                let state = SendState {
-                    suppressed: row.try_get("send_suppressed")?,
-                    previous: row.try_get("send_previous")?,
-                    attempts: row.try_get::<Option<i64>, _>("send_attempts")?.unwrap_or(0),
-                };
+                let state = row_to_send_state(&row)?;
                 let s = row_to_subscriber(&row)?;
                 found.insert(
                     (s.id.clone(), row.try_get("want_job")?),
