@@ -102,8 +102,15 @@ fn icu_locale(tag: &str) -> Locale {
     Locale::try_from_str(tag).unwrap_or(Locale::UNKNOWN)
 }
 
-/// Removes the bidi isolates LRI, RLI, FSI and PDI (U+2066–U+2069).
-fn strip_isolates(s: &str) -> String {
+/// Removes the bidi isolates LRI, RLI, FSI and PDI (U+2066–U+2069). Text without
+/// one (nearly all of it) is returned as it is, without a copy.
+fn strip_isolates(s: String) -> String {
+    // In UTF-8 the four are E2 81 A6 to E2 81 A9.
+    let has_isolate = memchr::memmem::find_iter(s.as_bytes(), b"\xE2\x81")
+        .any(|i| matches!(s.as_bytes().get(i + 2), Some(0xA6..=0xA9)));
+    if !has_isolate {
+        return s;
+    }
     s.chars()
         .filter(|c| !matches!(c, '\u{2066}'..='\u{2069}'))
         .collect()
@@ -258,9 +265,9 @@ pub fn digest(i18n: &I18n, input: &DigestInput) -> Rendered {
 
     Rendered {
         locale: input.locale.clone(),
-        subject: strip_isolates(&subject),
-        html: strip_isolates(&html_document(l, &subject, &rows)),
-        text: strip_isolates(&text),
+        html: strip_isolates(html_document(l, &subject, &rows)),
+        subject: strip_isolates(subject),
+        text: strip_isolates(text),
     }
 }
 
@@ -444,8 +451,24 @@ pub fn confirmation(
 
     Rendered {
         locale: locale.to_owned(),
-        subject: strip_isolates(&subject),
-        html: strip_isolates(&html_document(l, &subject, &rows)),
-        text: strip_isolates(&text),
+        html: strip_isolates(html_document(l, &subject, &rows)),
+        subject: strip_isolates(subject),
+        text: strip_isolates(text),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strip_isolates;
+
+    #[test]
+    fn strip_isolates_removes_the_four_isolates_and_keeps_their_neighbours() {
+        let s = "\u{2066}a\u{2067}b\u{2068}c\u{2069} \u{2060}\u{2065}\u{206A}\u{2070} مرحبا";
+        assert_eq!(
+            strip_isolates(s.to_owned()),
+            "abc \u{2060}\u{2065}\u{206A}\u{2070} مرحبا"
+        );
+        let plain = "नेपाली 漢字 \u{200F}".to_owned();
+        assert_eq!(strip_isolates(plain.clone()), plain);
     }
 }
