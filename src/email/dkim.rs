@@ -271,7 +271,7 @@ fn find_field<'a>(block: &'a str, name: &str) -> Option<&'a str> {
         // A field ends at a CRLF not followed by a space or tab.
         let mut end = start;
         loop {
-            match block[end..].find("\r\n") {
+            match crlf(&block.as_bytes()[end..]) {
                 Some(i) => {
                     end += i + 2;
                     if !matches!(block.as_bytes().get(end), Some(b' ' | b'\t')) {
@@ -319,6 +319,19 @@ fn relaxed_field(field: &str, out: &mut String) {
     }
 }
 
+/// Searchers built once: building one costs more than searching a digest with it.
+static TWO_BLANKS: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"  "));
+static BLANK_AT_END: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b" \r\n"));
+
+/// Where the first CRLF in `s` starts.
+fn crlf(s: &[u8]) -> Option<usize> {
+    memchr::memchr_iter(b'\n', s)
+        .find(|&i| i > 0 && s[i - 1] == b'\r')
+        .map(|i| i - 1)
+}
+
 /// SHA-256 of the body in relaxed canonical form (RFC 6376 §3.4.4): spaces and tabs
 /// at the end of a line removed, other runs of them made one space, empty lines at the
 /// end removed, and a final CRLF when the body is not empty. Lines end with CRLF.
@@ -327,8 +340,8 @@ pub fn relaxed_body_hash(body: &[u8]) -> [u8; 32] {
     // `mime` writes: quoted-printable escapes trailing blanks, base64 has none) is its
     // own relaxed form but for the empty lines at its end: hashed in one pass.
     let clean = memchr::memchr(b'\t', body).is_none()
-        && memchr::memmem::find(body, b"  ").is_none()
-        && memchr::memmem::find(body, b" \r\n").is_none()
+        && TWO_BLANKS.find(body).is_none()
+        && BLANK_AT_END.find(body).is_none()
         && body.last() != Some(&b' ');
     if !clean {
         return relaxed_body_hash_by_line(body);
@@ -352,7 +365,7 @@ fn relaxed_body_hash_by_line(body: &[u8]) -> [u8; 32] {
     let mut scratch = Vec::new();
     let mut rest = body;
     while !rest.is_empty() {
-        let (line, next) = match memchr::memmem::find(rest, b"\r\n") {
+        let (line, next) = match crlf(rest) {
             Some(i) => (&rest[..i], &rest[i + 2..]),
             None => (rest, &rest[rest.len()..]),
         };
@@ -360,7 +373,7 @@ fn relaxed_body_hash_by_line(body: &[u8]) -> [u8; 32] {
         // Single spaces inside a line stay as they are.
         let relax = memchr::memchr(b'\t', line).is_some()
             || line.last() == Some(&b' ')
-            || memchr::memmem::find(line, b"  ").is_some();
+            || TWO_BLANKS.find(line).is_some();
         let line = if relax {
             scratch.clear();
             let mut space = false;

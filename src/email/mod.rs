@@ -31,7 +31,7 @@ use chrono::{DateTime, Utc};
 
 /// One article as a digest shows it, already resolved to the recipient's locale
 /// through the channel's fallback chain.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct DigestItem {
     pub article_id: String,
     pub title: String,

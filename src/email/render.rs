@@ -32,7 +32,11 @@ use icu_datetime::input::{Date, Time};
 use icu_decimal::DecimalFormatter;
 use icu_decimal::input::Decimal;
 use icu_locale_core::Locale;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt::Write;
+use std::hash::{Hash as _, Hasher as _};
+use std::rc::Rc;
 
 const FONT: &str = "font-family:system-ui,-apple-system,'Segoe UI',Roboto,'Noto Sans',\
 'Noto Sans CJK SC','Noto Sans Arabic','Noto Sans Devanagari',Arial,sans-serif;";
@@ -232,10 +236,10 @@ pub fn digest(i18n: &I18n, input: &DigestInput) -> Rendered {
     );
     let mut text = format!("{greeting}\n\n{intro}\n");
     for item in &input.items {
-        let block = ItemBlock::new(i18n, input, item);
-        block.html(l, &mut rows);
+        let parts = item_parts(i18n, input, item);
+        rows.push_str(&parts.0);
         text.push_str("\n----------------------------------------\n\n");
-        block.text(&mut text);
+        text.push_str(&parts.1);
     }
 
     let _ = write!(
@@ -288,6 +292,49 @@ fn greeting(i18n: &I18n, l: &str, name: Option<&str>, org: Option<&str>) -> Stri
         ),
         (None, None) => i18n.msg(l, "email-greeting", &[]),
     }
+}
+
+/// The HTML row and the plain-text block of one article in a digest. They depend on
+/// nothing but the digest's locale and time zone and the item (the catalogues are
+/// compiled in), and a large send shows the same few articles to thousands of
+/// recipients, so each thread keeps the ones it rendered last.
+fn item_parts(i18n: &I18n, input: &DigestInput, item: &DigestItem) -> Rc<(String, String)> {
+    type Key = (String, String, DigestItem);
+    type Parts = Rc<(String, String)>;
+    thread_local! {
+        static RENDERED: RefCell<HashMap<u64, Vec<(Key, Parts)>>> = RefCell::default();
+    }
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (&input.locale, &input.time_zone, item).hash(&mut h);
+    let hash = h.finish();
+    let hit = RENDERED.with(|r| {
+        r.borrow().get(&hash).and_then(|same_hash| {
+            same_hash
+                .iter()
+                .find(|((l, tz, i), _)| *l == input.locale && *tz == input.time_zone && i == item)
+                .map(|(_, parts)| parts.clone())
+        })
+    });
+    if let Some(parts) = hit {
+        return parts;
+    }
+    let block = ItemBlock::new(i18n, input, item);
+    let mut html = String::with_capacity(1024);
+    block.html(&input.locale, &mut html);
+    let mut text = String::with_capacity(512);
+    block.text(&mut text);
+    let parts = Rc::new((html, text));
+    RENDERED.with(|r| {
+        let mut r = r.borrow_mut();
+        if r.len() >= 2048 {
+            r.clear();
+        }
+        r.entry(hash).or_default().push((
+            (input.locale.clone(), input.time_zone.clone(), item.clone()),
+            parts.clone(),
+        ));
+    });
+    parts
 }
 
 /// One article of a digest, with its texts already localised.

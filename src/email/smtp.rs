@@ -617,7 +617,9 @@ fn dot_stuffed(text: &str) -> String {
     if rest.starts_with('.') {
         out.push('.');
     }
-    while let Some(i) = memchr::memmem::find(rest.as_bytes(), b"\n.") {
+    while let Some(i) = memchr::memchr_iter(b'\n', rest.as_bytes())
+        .find(|&i| rest.as_bytes().get(i + 1) == Some(&b'.'))
+    {
         out.push_str(&rest[..=i]);
         out.push('.');
         rest = &rest[i + 1..];

@@ -754,7 +754,7 @@ impl Store {
             for (_, id, job_key) in chunk {
                 q = q.bind(*id).bind(*job_key);
             }
-            let rows = q.fetch_all(&self.pool).await?;
+            let rows = q.fetch_all(&self.hot).await?;
             let mut found: HashMap<(String, String), (Recipient, SendState)> = HashMap::new();
             for row in rows {
                 let state = row_to_send_state(&row)?;
@@ -1063,7 +1063,7 @@ impl Store {
             return Ok(());
         }
         let _turn = self.write_turn().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.hot.begin().await?;
         // 13 parameters a row; SQLite allows 32,766 in one statement.
         for chunk in batch.chunks(512) {
             let mut sql = format!("INSERT INTO deliveries ({DELIVERY_COLUMNS}) VALUES ");

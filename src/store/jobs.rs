@@ -167,7 +167,7 @@ impl Store {
             .bind(worker)
             .bind(to_millis(now))
             .bind(limit)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.hot)
             .await?;
         rows.iter().map(row_to_job).collect()
     }
@@ -196,7 +196,7 @@ impl Store {
             for k in chunk {
                 q = q.bind(k.as_str());
             }
-            for r in q.fetch_all(&self.pool).await? {
+            for r in q.fetch_all(&self.hot).await? {
                 out.push(row_to_job(&r)?);
             }
         }
@@ -218,7 +218,7 @@ impl Store {
         // One statement per 400 jobs, matching (id, worker, attempts): only the claim
         // that is still current counts.
         let _turn = self.write_turn().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.hot.begin().await?;
         let mut n = 0;
         for chunk in jobs.chunks(400) {
             let pairs = (0..chunk.len())

@@ -42,6 +42,10 @@ pub enum Engine {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// The connection of the busiest statements (job claims and completions, delivery
+    /// records, digest recipients): on SQLite a pool of one, apart from `pool`; on
+    /// PostgreSQL `pool` itself.
+    hot: AnyPool,
     engine: Engine,
     /// SQLite takes one writer at a time, and a connection that finds the database
     /// locked sleeps (1 ms, then longer) before trying again. The busiest writers (job
@@ -100,7 +104,31 @@ impl Store {
             Engine::Postgres => url.to_owned(),
         };
         let opts = AnyConnectOptions::from_str(&url).context("database_url")?;
-        let pool = AnyPoolOptions::new()
+        let pool = Self::pool_options(engine, pool_size)
+            .connect_with(opts.clone())
+            .await
+            .with_context(|| format!("connecting to the {engine:?} database"))?;
+        let mut store = Self {
+            hot: pool.clone(),
+            pool,
+            engine,
+            writer: Default::default(),
+        };
+        store.migrate().await?;
+        // SQLite drops a connection's page cache whenever another connection has
+        // written since its last transaction. The job queue's and the digests' own
+        // statements share one connection, whose cache therefore stays warm.
+        if engine == Engine::Sqlite && !url.contains(":memory:") {
+            store.hot = Self::pool_options(engine, 1)
+                .connect_with(opts)
+                .await
+                .with_context(|| format!("connecting to the {engine:?} database"))?;
+        }
+        Ok(store)
+    }
+
+    fn pool_options(engine: Engine, pool_size: u32) -> AnyPoolOptions {
+        AnyPoolOptions::new()
             .max_connections(match (pool_size, engine) {
                 (0, Engine::Sqlite) => 4,
                 (0, Engine::Postgres) => 10,
@@ -123,16 +151,6 @@ impl Store {
                     Ok(())
                 })
             })
-            .connect_with(opts)
-            .await
-            .with_context(|| format!("connecting to the {engine:?} database"))?;
-        let store = Self {
-            pool,
-            engine,
-            writer: Default::default(),
-        };
-        store.migrate().await?;
-        Ok(store)
     }
 
     pub fn engine(&self) -> Engine {
