@@ -9,7 +9,7 @@
 #   BENCH_BIN=target/release/bridgecast  # skip cargo build --release
 #
 # Environment: BENCH_EMAILS (100000), BENCH_SESSIONS (smtp-source sessions and
-# bridgecast's pool size, 16), BENCH_CONCURRENCY (bridgecast jobs in flight, 64),
+# bridgecast's pool size, 16), BENCH_CONCURRENCY (bridgecast jobs in flight, 128),
 # REF_RUNS (smtp-source runs, the fastest counts; 3),
 # BENCH_KEY (ed25519 | rsa; the DKIM key, default ed25519), BENCH_DATABASE_URL (an empty
 # postgres:// database instead of SQLite), BENCH_DB_POOL, BENCH_KEEP=1 keeps the dir.
@@ -21,7 +21,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 N=${BENCH_EMAILS:-100000}
 SESSIONS=${BENCH_SESSIONS:-16}
-CONC=${BENCH_CONCURRENCY:-64}
+CONC=${BENCH_CONCURRENCY:-128}
 KEY=${BENCH_KEY:-ed25519}
 BIN=${BENCH_BIN:-}
 if [[ -z $BIN ]]; then
