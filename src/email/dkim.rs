@@ -8,9 +8,9 @@
 //! | `BEGIN PRIVATE KEY`             | RSA or Ed25519, PKCS#8          |
 //! | anything else                   | refused, with the file's name   |
 //!
-//! The signer streams the body through the relaxed canonicalisation into SHA-256
-//! without copying it: a line with no space or tab, which is nearly every line of a
-//! quoted-printable or base64 part, is hashed as it is.
+//! The signer hashes the body without copying it: a body with no blanks to fold or
+//! remove (what `mime` writes) goes into SHA-256 in one piece, any other line by line
+//! through the relaxed canonicalisation.
 
 use anyhow::{Context, Result, bail};
 use base64::Engine as _;

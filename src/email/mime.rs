@@ -56,8 +56,14 @@ pub fn alternative(boundary: &str, text: &str, html: &str) -> Vec<u8> {
 }
 
 /// Bytes quoted-printable writes as themselves (outside line ends).
-fn literal(b: u8) -> bool {
+const fn literal(b: u8) -> bool {
     matches!(b, b'!'..=b'<' | b'>'..=b'~')
+}
+
+/// Appends `b` escaped: `=` and two upper-case hex digits.
+fn push_escaped(out: &mut Vec<u8>, b: u8) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    out.extend_from_slice(&[b'=', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
 }
 
 /// For each byte: 0 when quoted-printable writes it as itself anywhere in a line
@@ -67,7 +73,7 @@ const CLASS: [u8; 256] = {
     let mut t = [2u8; 256];
     let mut b = 0;
     while b < 256 {
-        if matches!(b as u8, b'!'..=b'<' | b'>'..=b'~') {
+        if literal(b as u8) {
             t[b] = 0;
         } else if matches!(b as u8, b' ' | b'\t') {
             t[b] = 1;
@@ -94,7 +100,6 @@ fn prefers_quoted_printable(s: &[u8]) -> bool {
 /// become CRLF, spaces and tabs are escaped at the end of a line, and longer lines
 /// are split with soft breaks (`=` CRLF) so no line exceeds 76 characters.
 pub fn quoted_printable(out: &mut Vec<u8>, s: &[u8]) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     out.reserve(s.len() + s.len() / 16);
     let mut lines = s.split(|&b| b == b'\n').peekable();
     while let Some(line) = lines.next() {
@@ -137,7 +142,7 @@ pub fn quoted_printable(out: &mut Vec<u8>, s: &[u8]) {
             if plain {
                 out.push(b);
             } else {
-                out.extend_from_slice(&[b'=', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
+                push_escaped(out, b);
             }
             column += width;
             i += 1;
@@ -211,7 +216,6 @@ mod tests {
 
     /// Quoted-printable one byte at a time, the plain reading of RFC 2045 §6.7.
     fn qp_bytewise(s: &[u8]) -> Vec<u8> {
-        const HEX: &[u8; 16] = b"0123456789ABCDEF";
         let mut out = Vec::new();
         let mut lines = s.split(|&b| b == b'\n').peekable();
         while let Some(line) = lines.next() {
@@ -229,11 +233,7 @@ mod tests {
                 if plain {
                     out.push(b);
                 } else {
-                    out.extend_from_slice(&[
-                        b'=',
-                        HEX[usize::from(b >> 4)],
-                        HEX[usize::from(b & 15)],
-                    ]);
+                    push_escaped(&mut out, b);
                 }
                 column += width;
             }

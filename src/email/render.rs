@@ -302,18 +302,17 @@ fn item_parts(i18n: &I18n, input: &DigestInput, item: &DigestItem) -> Rc<(String
     type Key = (String, String, DigestItem);
     type Parts = Rc<(String, String)>;
     thread_local! {
-        static RENDERED: RefCell<HashMap<u64, Vec<(Key, Parts)>>> = RefCell::default();
+        /// By the hash of the key; a different key with the same hash replaces it.
+        static RENDERED: RefCell<HashMap<u64, (Key, Parts)>> = RefCell::default();
     }
     let mut h = std::collections::hash_map::DefaultHasher::new();
     (&input.locale, &input.time_zone, item).hash(&mut h);
     let hash = h.finish();
     let hit = RENDERED.with(|r| {
-        r.borrow().get(&hash).and_then(|same_hash| {
-            same_hash
-                .iter()
-                .find(|((l, tz, i), _)| *l == input.locale && *tz == input.time_zone && i == item)
-                .map(|(_, parts)| parts.clone())
-        })
+        r.borrow()
+            .get(&hash)
+            .filter(|((l, tz, i), _)| *l == input.locale && *tz == input.time_zone && i == item)
+            .map(|(_, parts)| parts.clone())
     });
     if let Some(parts) = hit {
         return parts;
@@ -329,10 +328,8 @@ fn item_parts(i18n: &I18n, input: &DigestInput, item: &DigestItem) -> Rc<(String
         if r.len() >= 2048 {
             r.clear();
         }
-        r.entry(hash).or_default().push((
-            (input.locale.clone(), input.time_zone.clone(), item.clone()),
-            parts.clone(),
-        ));
+        let key = (input.locale.clone(), input.time_zone.clone(), item.clone());
+        r.insert(hash, (key, parts.clone()));
     });
     parts
 }
@@ -506,7 +503,62 @@ pub fn confirmation(
 
 #[cfg(test)]
 mod tests {
-    use super::strip_isolates;
+    use super::{DigestInput, DigestItem, I18n, digest, strip_isolates};
+
+    #[test]
+    fn a_kept_article_block_is_reused_only_for_the_same_locale_and_time_zone() {
+        let i18n = I18n::new();
+        // 20:30 UTC on 12 September is already the 13th in Tokyo.
+        let at = chrono::DateTime::parse_from_rfc3339("2026-09-12T20:30:00Z")
+            .unwrap()
+            .to_utc();
+        let item = DigestItem {
+            article_id: "round-table".into(),
+            title: "Round table".into(),
+            summary: "Partners met.".into(),
+            url: "https://feeds.example.org/en/news/round-table".into(),
+            lang: "en".into(),
+            published_at: at,
+            corrected: false,
+            alternates: vec![],
+            channel_title_msg: "channel-news-title".into(),
+        };
+        let input = |tz: &str, locale: &str| DigestInput {
+            locale: locale.into(),
+            recipient_name: None,
+            organisation: None,
+            items: vec![item.clone()],
+            frequency: "daily".into(),
+            period_end: at,
+            time_zone: tz.into(),
+            preferences_url: "https://feeds.example.org/p".into(),
+            unsubscribe_url: "https://feeds.example.org/u".into(),
+            site_url: "https://feeds.example.org/en/".into(),
+        };
+        let utc = digest(&i18n, &input("UTC", "en"));
+        let tokyo = digest(&i18n, &input("Asia/Tokyo", "en"));
+        let german = digest(&i18n, &input("UTC", "de"));
+        assert!(utc.text.contains("September 12"), "{}", utc.text);
+        assert!(tokyo.text.contains("September 13"), "{}", tokyo.text);
+        assert!(german.text.contains("12. September"), "{}", german.text);
+        assert_eq!(digest(&i18n, &input("UTC", "en")), utc);
+        let changed = DigestItem {
+            title: "Round table, corrected".into(),
+            ..item.clone()
+        };
+        let again = digest(
+            &i18n,
+            &DigestInput {
+                items: vec![changed],
+                ..input("UTC", "en")
+            },
+        );
+        assert!(
+            again.text.contains("Round table, corrected"),
+            "{}",
+            again.text
+        );
+    }
 
     #[test]
     fn strip_isolates_removes_the_four_isolates_and_keeps_their_neighbours() {

@@ -1062,7 +1062,6 @@ impl Store {
         if batch.is_empty() {
             return Ok(());
         }
-        let _turn = self.write_turn().await;
         let mut tx = self.hot.begin().await?;
         // 13 parameters a row; SQLite allows 32,766 in one statement.
         for chunk in batch.chunks(512) {

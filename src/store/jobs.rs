@@ -161,7 +161,6 @@ impl Store {
             ),
         };
         let sql = format!("{CLAIM} WHERE id IN ({chosen}) RETURNING {JOB_COLUMNS}");
-        let _turn = self.write_turn().await;
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(to_millis(lease_until))
             .bind(worker)
@@ -182,7 +181,6 @@ impl Store {
         lease_until: DateTime<Utc>,
     ) -> Result<Vec<JobRow>> {
         let mut out = vec![];
-        let _turn = self.write_turn().await;
         for chunk in keys.chunks(100) {
             let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 4)).collect();
             let sql = format!(
@@ -217,7 +215,6 @@ impl Store {
         }
         // One statement per 400 jobs, matching (id, worker, attempts): only the claim
         // that is still current counts.
-        let _turn = self.write_turn().await;
         let mut tx = self.hot.begin().await?;
         let mut n = 0;
         for chunk in jobs.chunks(400) {

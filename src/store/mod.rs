@@ -43,15 +43,11 @@ pub enum Engine {
 pub struct Store {
     pool: AnyPool,
     /// The connection of the busiest statements (job claims and completions, delivery
-    /// records, digest recipients): on SQLite a pool of one, apart from `pool`; on
-    /// PostgreSQL `pool` itself.
+    /// records, digest recipients): on SQLite a pool of one, apart from `pool`, so
+    /// these writers queue for it in-process and follow each other without meeting
+    /// SQLite's busy sleep (1 ms, then longer); on PostgreSQL `pool` itself.
     hot: AnyPool,
     engine: Engine,
-    /// SQLite takes one writer at a time, and a connection that finds the database
-    /// locked sleeps (1 ms, then longer) before trying again. The busiest writers (job
-    /// claims and completions, delivery records) queue here instead, so they follow
-    /// each other without sleeping. Unused on PostgreSQL.
-    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 /// What a content sync changed: each entry is `(before, after)`.
@@ -112,12 +108,12 @@ impl Store {
             hot: pool.clone(),
             pool,
             engine,
-            writer: Default::default(),
         };
         store.migrate().await?;
         // SQLite drops a connection's page cache whenever another connection has
         // written since its last transaction. The job queue's and the digests' own
-        // statements share one connection, whose cache therefore stays warm.
+        // statements share one connection, whose cache therefore stays warm, and
+        // which they take in turns.
         if engine == Engine::Sqlite && !url.contains(":memory:") {
             store.hot = Self::pool_options(engine, 1)
                 .connect_with(opts)
@@ -155,14 +151,6 @@ impl Store {
 
     pub fn engine(&self) -> Engine {
         self.engine
-    }
-
-    /// Waits for this process's turn to write (SQLite; see `writer`).
-    async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
-        match self.engine {
-            Engine::Sqlite => Some(self.writer.lock().await),
-            Engine::Postgres => None,
-        }
     }
 
     async fn migrate(&self) -> Result<()> {
