@@ -41,17 +41,19 @@ fn main() {
         }
     });
     // Archive pages of an exported site if BENCH_EXPORT names one (bench/run.sh makes
-    // one), else the demo feed repeated (far more compressible than real pages).
-    let big: Vec<u8> = match std::env::var("BENCH_EXPORT") {
+    // one), else the demo feed repeated (far more compressible than real pages). Each
+    // document is compressed on its own, as a render does.
+    let docs: Vec<Vec<u8>> = match std::env::var("BENCH_EXPORT") {
         Ok(dir) => {
             let mut v = vec![];
             for l in ["en", "ja", "ar", "de", "ne", "zh-Hans"] {
                 for n in 1..=4 {
                     for f in ["atom.xml", "rss.xml", "feed.json"] {
-                        v.extend(
+                        if let Ok(d) =
                             std::fs::read(format!("{dir}/feeds/news/{l}/archive/{n}/{f}"))
-                                .unwrap_or_default(),
-                        );
+                        {
+                            v.push(d);
+                        }
                     }
                 }
             }
@@ -61,36 +63,50 @@ fn main() {
             let sample =
                 std::fs::read(root.join("tests/it/snapshots/it__snapshots__news_en_atom.snap"))
                     .unwrap();
-            sample.iter().copied().cycle().take(4 << 20).collect()
+            let page: Vec<u8> = sample.iter().copied().cycle().take(180 << 10).collect();
+            vec![page; 24]
         }
     };
-    println!("sample: {} bytes", big.len());
-    for level in [1, 2, 4, 6] {
-        time(&format!("gzip level {level} "), big.len(), || {
+    let total: usize = docs.iter().map(Vec::len).sum();
+    println!("sample: {} documents, {total} bytes", docs.len());
+    let each = |label: &str, f: &dyn Fn(&[u8]) -> usize| {
+        let n: usize = time(label, total, || docs.iter().map(|d| f(d)).sum());
+        println!("{:>52} ratio {:.3}", "", n as f64 / total as f64);
+    };
+    for level in [1, 6] {
+        each(&format!("gzip level {level}"), &|d| {
             use std::io::Write;
             let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(level));
-            e.write_all(&big).unwrap();
-            std::hint::black_box(e.finish().unwrap().len())
+            e.write_all(d).unwrap();
+            e.finish().unwrap().len()
         });
     }
-    for q in [0, 1, 2, 3, 4, 5, 6] {
-        let n = time(&format!("brotli quality {q} "), big.len(), || {
+    // Through `BrotliCompress`'s 4 KiB reader: qualities 0 and 1 then compress each 4 KiB
+    // on its own.
+    for q in [1, 3, 4] {
+        each(&format!("brotli quality {q}, 4 KiB reads"), &|d| {
             let mut out = Vec::new();
             let p = brotli::enc::BrotliEncoderParams {
                 quality: q,
                 lgwin: 22,
                 ..Default::default()
             };
-            brotli::BrotliCompress(&mut &big[..], &mut out, &p).unwrap();
+            brotli::BrotliCompress(&mut &d[..], &mut out, &p).unwrap();
             out.len()
         });
-        println!("{:>52} ratio {:.3}", "", n as f64 / big.len() as f64);
     }
+    for q in [0, 1, 2, 3, 4] {
+        each(&format!("brotli quality {q}, whole input"), &|d| {
+            document::brotli_quality(d, q).len()
+        });
+    }
+    let big: Vec<u8> = docs.concat();
     time(
         "Document::new (4 MiB: hash, gzip, brotli)",
         big.len(),
         || {
             std::hint::black_box(document::Document::new(
+                document::Purpose::Serve,
                 "/x".into(),
                 "c",
                 "en",

@@ -121,10 +121,10 @@ impl Channel {
 
     /// Picks the translation `locale` shows of one article, given its publishable
     /// translations (no drafts) keyed by locale. `None` leaves it out.
-    pub fn resolve<'t, T>(
+    pub fn resolve<'t, K: std::borrow::Borrow<str> + Ord, T>(
         &self,
         locale: &str,
-        translations: &'t BTreeMap<String, T>,
+        translations: &'t BTreeMap<K, T>,
     ) -> Option<&'t T> {
         if self.policy == MissingPolicy::Hold
             && !self
@@ -137,10 +137,10 @@ impl Channel {
         self.resolve_one(locale, translations)
     }
 
-    fn resolve_one<'t, T>(
+    fn resolve_one<'t, K: std::borrow::Borrow<str> + Ord, T>(
         &self,
         locale: &str,
-        translations: &'t BTreeMap<String, T>,
+        translations: &'t BTreeMap<K, T>,
     ) -> Option<&'t T> {
         if let Some(t) = self
             .chain(locale)
@@ -151,7 +151,7 @@ impl Channel {
         }
         match self.policy {
             MissingPolicy::Fallback => translations
-                .get(&self.source_locale)
+                .get(self.source_locale.as_str())
                 .or_else(|| translations.values().next()),
             MissingPolicy::Skip | MissingPolicy::Hold => None,
         }

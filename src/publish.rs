@@ -5,7 +5,7 @@
 
 use crate::app::App;
 use crate::content::{self, Channel, Translation};
-use crate::document::Document;
+use crate::document::{Document, Purpose};
 use crate::feed::{self, Format, html};
 use crate::jobs::Job;
 use crate::metrics::Metrics;
@@ -428,7 +428,16 @@ pub async fn render_feed(app: &App, channel_id: &str, locale: &str) -> Result<Ve
                 && inputs.get(&paths[0]) == Some(&fp)
                 && paths.iter().all(|p| app.cache.get(p).is_some());
             if !unchanged {
-                feed::render_page(site, &channel, locale, &sel, &plan, now, &mut docs);
+                feed::render_page(
+                    site,
+                    &channel,
+                    locale,
+                    &sel,
+                    &plan,
+                    now,
+                    Purpose::Serve,
+                    &mut docs,
+                );
                 inputs.insert(paths[0].clone(), fp);
             }
             keep.extend(paths);
@@ -520,6 +529,7 @@ fn pages_for(
     let opml = html::opml(site, channels);
     vec![
         Document::new(
+            Purpose::Serve,
             format!("/{locale}/"),
             "",
             locale,
@@ -529,6 +539,7 @@ fn pages_for(
             now,
         ),
         Document::new(
+            Purpose::Serve,
             "/feeds.opml".into(),
             "",
             "",
@@ -572,7 +583,8 @@ pub fn render_everything(
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some((c, l)) = tasks.get(i) else { break };
                         let sel = feed::select(c, l, translations, now);
-                        let docs = feed::render_channel_locale(site, c, l, &sel, now);
+                        let docs =
+                            feed::render_channel_locale(site, c, l, &sel, now, Purpose::Files);
                         n += docs.len();
                         if let Err(e) = sink(docs) {
                             failed.store(true, std::sync::atomic::Ordering::Relaxed);

@@ -12,7 +12,7 @@ mod json;
 mod rss;
 
 use crate::content::{Channel, Status, Translation, article_path};
-use crate::document::Document;
+use crate::document::{Document, Purpose};
 use crate::i18n::I18n;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -133,7 +133,7 @@ pub fn select<'a>(
     translations: &'a [Translation],
     now: DateTime<Utc>,
 ) -> Selection<'a> {
-    let mut by_article: BTreeMap<&str, BTreeMap<String, &'a Translation>> = BTreeMap::new();
+    let mut by_article: BTreeMap<&str, BTreeMap<&str, &'a Translation>> = BTreeMap::new();
     for t in translations {
         if t.status == Status::Draft
             || t.published_at > now
@@ -144,7 +144,7 @@ pub fn select<'a>(
         by_article
             .entry(&t.article_id)
             .or_default()
-            .insert(t.locale.clone(), t);
+            .insert(t.locale.as_str(), t);
     }
     let mut sel = Selection::default();
     for group in by_article.values() {
@@ -344,6 +344,7 @@ impl PagePlan {
 }
 
 /// Renders one planned page in all three formats.
+#[allow(clippy::too_many_arguments)]
 pub fn render_page(
     site: Site<'_>,
     channel: &Channel,
@@ -351,12 +352,13 @@ pub fn render_page(
     sel: &Selection<'_>,
     plan: &PagePlan,
     now: DateTime<Utc>,
+    purpose: Purpose,
     out: &mut Vec<Document>,
 ) {
     let entries = &sel.entries[plan.range.clone()];
     let contents: Vec<String> = entries
         .iter()
-        .map(|e| crate::markdown::xml_clean(&content_html(site, locale, e.t)).into_owned())
+        .map(|e| crate::markdown::xml_clean_owned(content_html(site, locale, e.t)))
         .collect();
     let doc = FeedDoc {
         site,
@@ -372,7 +374,7 @@ pub fn render_page(
         },
         updated: plan.updated,
     };
-    write_all(&doc, out, now);
+    write_all(&doc, out, now, purpose);
 }
 
 /// Renders every document of one channel in one locale: the current feed and every
@@ -383,16 +385,17 @@ pub fn render_channel_locale(
     locale: &str,
     sel: &Selection<'_>,
     now: DateTime<Utc>,
+    purpose: Purpose,
 ) -> Vec<Document> {
     let plans = plan(site, sel, now);
     let mut docs = Vec::with_capacity(3 * plans.len());
     for p in &plans {
-        render_page(site, channel, locale, sel, p, now, &mut docs);
+        render_page(site, channel, locale, sel, p, now, purpose, &mut docs);
     }
     docs
 }
 
-fn write_all(doc: &FeedDoc<'_, '_>, out: &mut Vec<Document>, now: DateTime<Utc>) {
+fn write_all(doc: &FeedDoc<'_, '_>, out: &mut Vec<Document>, now: DateTime<Utc>, purpose: Purpose) {
     for format in Format::ALL {
         let body = match format {
             Format::Rss => rss::write(doc),
@@ -400,6 +403,7 @@ fn write_all(doc: &FeedDoc<'_, '_>, out: &mut Vec<Document>, now: DateTime<Utc>)
             Format::Json => json::write(doc),
         };
         out.push(Document::new(
+            purpose,
             doc.path(format),
             &doc.channel.id,
             doc.locale,

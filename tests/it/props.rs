@@ -76,7 +76,7 @@ proptest! {
         let now = Utc.with_ymd_and_hms(2026, 2, 1, 0, 0, 0).unwrap();
         let c = channel();
         let sel = feed::select(&c, "en", &ts, now);
-        let docs = feed::render_channel_locale(site, &c, "en", &sel, now);
+        let docs = feed::render_channel_locale(site, &c, "en", &sel, now, bridgecast::document::Purpose::Serve);
         prop_assert_eq!(docs.len(), 3);
         for d in &docs {
             if d.path.ends_with(".xml") {
