@@ -389,21 +389,33 @@ struct SourceFile {
 }
 
 /// Every `articles/<slug>/<locale>.md` of every channel, sorted, with its metadata.
+/// The article folders are listed in parallel, like the files are parsed.
 fn list_translation_files(channels: &[Channel], problems: &mut Vec<Problem>) -> Vec<SourceFile> {
-    let mut out = vec![];
+    let mut dirs: Vec<(usize, PathBuf)> = vec![];
     for (ci, channel) in channels.iter().enumerate() {
         let Ok(entries) = std::fs::read_dir(channel.dir.join("articles")) else {
             continue;
         };
+        // The entry's own type (no stat) unless it is a link, which is followed.
         let mut slugs: Vec<PathBuf> = entries
             .filter_map(|e| e.ok())
+            .filter(|e| {
+                e.file_type()
+                    .is_ok_and(|t| t.is_dir() || (t.is_symlink() && e.path().is_dir()))
+            })
             .map(|e| e.path())
-            .filter(|p| p.is_dir())
             .collect();
         slugs.sort();
-        for slug_dir in slugs {
-            list_article_files(ci, &slug_dir, problems, &mut out);
-        }
+        dirs.extend(slugs.into_iter().map(|d| (ci, d)));
+    }
+    let mut out = vec![];
+    for (files, found) in in_parallel(&dirs, |(ci, dir)| {
+        let (mut files, mut found) = (vec![], vec![]);
+        list_article_files(*ci, dir, &mut found, &mut files);
+        (files, found)
+    }) {
+        out.extend(files);
+        problems.extend(found);
     }
     out
 }
@@ -499,41 +511,48 @@ pub fn load_articles(
     Some(content)
 }
 
-/// Parses `files[i]` for each `i` in `which`, on every core, in order.
+/// Parses `files[i]` for each `i` in `which`, in parallel, in order.
 fn parse_parallel(
     channels: &[Channel],
     files: &[SourceFile],
     which: &[usize],
     base: &url::Url,
 ) -> Vec<Result<Translation, Problem>> {
+    in_parallel(which, |&i| {
+        let f = &files[i];
+        load_translation(&channels[f.channel], &f.slug, &f.path, base)
+    })
+}
+
+/// `items.iter().map(f)`, on several threads, in order. Twice as many threads as
+/// cores (at most 16): reading a file that is not in the page cache leaves its thread
+/// waiting on the disk, and another thread can parse meanwhile.
+fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .min(8)
-        .min(which.len().max(1));
+        .saturating_mul(2)
+        .min(16)
+        .min(items.len().max(1));
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut results: Vec<(usize, Result<Translation, Problem>)> = std::thread::scope(|s| {
+    let mut results: Vec<(usize, R)> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
                 s.spawn(|| {
                     let mut out = vec![];
                     loop {
                         let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(&i) = which.get(k) else { break out };
-                        let f = &files[i];
-                        out.push((
-                            k,
-                            load_translation(&channels[f.channel], &f.slug, &f.path, base),
-                        ));
+                        let Some(item) = items.get(k) else { break out };
+                        out.push((k, f(item)));
                     }
                 })
             })
             .collect();
         handles
             .into_iter()
-            .flat_map(|h| h.join().expect("parser thread"))
+            .flat_map(|h| h.join().expect("loader thread"))
             .collect()
     });
-    results.sort_by_key(|(k, _)| *k);
+    results.sort_unstable_by_key(|(k, _)| *k);
     results.into_iter().map(|(_, r)| r).collect()
 }
 
@@ -950,6 +969,62 @@ pub fn valid_tag_uri(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn work_done_in_parallel_comes_back_in_order() {
+        let items: Vec<u32> = (0..5_000).collect();
+        let doubled = in_parallel(&items, |x| {
+            if x % 7 == 0 {
+                std::thread::yield_now();
+            }
+            x * 2
+        });
+        assert_eq!(doubled, items.iter().map(|x| x * 2).collect::<Vec<_>>());
+        assert!(in_parallel(&[] as &[u32], |x| *x).is_empty());
+    }
+
+    #[test]
+    fn article_folders_listed_in_parallel_keep_their_order_and_problems() {
+        let root = tempfile::tempdir().unwrap();
+        let channel = root.path().join("news");
+        for slug in ["b-2", "a-1", "Bad_Slug", "c-3"] {
+            let dir = channel.join("articles").join(slug);
+            std::fs::create_dir_all(&dir).unwrap();
+            for locale in ["en", "de"] {
+                std::fs::write(dir.join(format!("{locale}.md")), "x").unwrap();
+            }
+            std::fs::write(dir.join("notes.txt"), "not an article").unwrap();
+        }
+        std::fs::write(channel.join("articles").join("stray.md"), "x").unwrap();
+        let mut c = chan(MissingPolicy::Fallback);
+        c.dir = channel.clone();
+        let mut problems = vec![];
+        let files = list_translation_files(&[c], &mut problems);
+        let listed: Vec<String> = files
+            .iter()
+            .map(|f| {
+                format!(
+                    "{}/{}",
+                    f.slug,
+                    f.path.file_name().unwrap().to_string_lossy()
+                )
+            })
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                "a-1/de.md",
+                "a-1/en.md",
+                "b-2/de.md",
+                "b-2/en.md",
+                "c-3/de.md",
+                "c-3/en.md"
+            ]
+        );
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].path.ends_with("Bad_Slug"), "{problems:?}");
+        assert!(files.iter().all(|f| f.len == 1 && f.mtime.is_some()));
+    }
 
     fn chan(policy: MissingPolicy) -> Channel {
         Channel {
