@@ -203,11 +203,9 @@ python3 "$BENCH/gen_hugo.py" "$CORPUS" "$HUGO" "$HUGO_RSS_LIMIT" >"$WORK/gen_hug
 
 bc_times=()
 hugo_times=()
-# Every run writes into new directories and nothing is deleted until the runs are over.
-# On ext4 without a journal (the machines this was written on), creating an inode skips
-# every inode freed in the last minute (fs/ext4/ialloc.c, recently_deleted()): with the
-# previous export (3,351 files) deleted just before, that scan was 14 % of the export's
-# CPU samples, a cost of the deletion, not of the build.
+# Every run writes into new directories and nothing is deleted until the runs are over:
+# on ext4 without a journal, creating files right after deleting many pays for the
+# deletion (fs/ext4/ialloc.c, recently_deleted(); bench/README.md has the figures).
 for ((run = 1; run <= BUILD_RUNS; run++)); do
     # bridgecast: fresh data_dir (new SQLite database) and no export dir.
     EXPORT=$WORK/builds/export-$run

@@ -40,8 +40,8 @@ fn main() {
             }
         }
     });
-    // Archive pages of an exported site if BENCH_EXPORT names one (bench/run.sh makes
-    // one), else the demo feed repeated (far more compressible than real pages). Each
+    // Archive pages of an exported site if BENCH_EXPORT names one (bench/README.md says
+    // how to keep one), else the demo feed repeated (far more compressible than real pages). Each
     // document is compressed on its own, as a render does.
     let docs: Vec<Vec<u8>> = match std::env::var("BENCH_EXPORT") {
         Ok(dir) => {

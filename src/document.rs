@@ -58,7 +58,7 @@ pub enum Purpose {
 
 impl Document {
     /// Compresses `body`, and hashes it when it is to be served: a document for
-    /// [`Purpose::Files`] has an empty ETag, which validates nothing.
+    /// [`Purpose::Files`] has an empty ETag and is only written out, never served.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         purpose: Purpose,
