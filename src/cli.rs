@@ -697,10 +697,12 @@ fn validate(config: &Config) -> ExitCode {
 /// never changes what a running daemon publishes.
 async fn export(config: Config, dir: &std::path::Path) -> Result<ExitCode> {
     let started = std::time::Instant::now();
+    // The files are read while the store opens (and migrates, on a first run).
+    let base = url::Url::parse(config.base())?;
+    let content_dir = config.content_dir.clone();
+    let loading = tokio::task::spawn_blocking(move || content::load(&content_dir, &base));
     let app = App::new(config, Arc::new(SystemClock)).await?;
-    let base = url::Url::parse(app.config.base())?;
-    let content_dir = app.config.content_dir.clone();
-    let loaded = tokio::task::spawn_blocking(move || content::load(&content_dir, &base)).await?;
+    let loaded = loading.await?;
     let mut translations = loaded.translations;
     translations.extend(app.store.api_translations().await?);
     let problems = loaded.problems;

@@ -284,8 +284,22 @@ pub fn article_path(locale: &str, channel: &str, slug: &str) -> String {
 }
 
 /// Reads every channel and article below `dir`. `base` is the public base URL.
+/// Gives what [`load_with`] gives from an empty cache, without keeping a copy.
 pub fn load(dir: &Path, base: &url::Url) -> Content {
-    load_with(dir, base, &mut ParseCache::default())
+    let mut content = Content::default();
+    if !load_channels(dir, &mut content) {
+        return content;
+    }
+    let files = list_translation_files(&content.channels, &mut content.problems);
+    let all: Vec<usize> = (0..files.len()).collect();
+    for result in parse_parallel(&content.channels, &files, &all, base) {
+        match result {
+            Ok(t) => content.translations.push(t),
+            Err(p) => content.problems.push(p),
+        }
+    }
+    check_groups(&mut content);
+    content
 }
 
 /// A file's modification time and size when parsed, and what it parsed to.
@@ -304,46 +318,8 @@ pub struct ParseCache {
 /// Like [`load`], reusing what `cache` holds for unchanged files.
 pub fn load_with(dir: &Path, base: &url::Url, cache: &mut ParseCache) -> Content {
     let mut content = Content::default();
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) => {
-            content.problems.push(Problem {
-                path: dir.into(),
-                line: 0,
-                message: format!("cannot read: {e}"),
-            });
-            return content;
-        }
-    };
-    let mut dirs: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
-    for chan_dir in dirs {
-        let file = chan_dir.join("feed.toml");
-        if !file.exists() {
-            continue;
-        }
-        match load_channel(&chan_dir, &file) {
-            Ok(c) => content.channels.push(c),
-            Err(p) => content.problems.push(p),
-        }
-    }
-    let known: BTreeSet<String> = content.channels.iter().map(|c| c.id.clone()).collect();
-    for c in &content.channels {
-        if let Some(sel) = &c.select {
-            for other in &sel.channels {
-                if !known.contains(other) {
-                    content.problems.push(Problem {
-                        path: c.dir.join("feed.toml"),
-                        line: 0,
-                        message: format!("select.channels: no channel {other:?}"),
-                    });
-                }
-            }
-        }
+    if !load_channels(dir, &mut content) {
+        return content;
     }
     // A changed channel or base URL changes what every file parses to.
     if cache.channels != content.channels || cache.base != base.as_str() {
@@ -380,6 +356,53 @@ pub fn load_with(dir: &Path, base: &url::Url, cache: &mut ParseCache) -> Content
     content
 }
 
+/// Adds the channels below `dir` (each folder with a `feed.toml`) and their problems
+/// to `content`. False when `dir` cannot be read (also reported as a problem).
+fn load_channels(dir: &Path, content: &mut Content) -> bool {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            content.problems.push(Problem {
+                path: dir.into(),
+                line: 0,
+                message: format!("cannot read: {e}"),
+            });
+            return false;
+        }
+    };
+    let mut dirs: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    for chan_dir in dirs {
+        let file = chan_dir.join("feed.toml");
+        if !file.exists() {
+            continue;
+        }
+        match load_channel(&chan_dir, &file) {
+            Ok(c) => content.channels.push(c),
+            Err(p) => content.problems.push(p),
+        }
+    }
+    let known: BTreeSet<String> = content.channels.iter().map(|c| c.id.clone()).collect();
+    for c in &content.channels {
+        if let Some(sel) = &c.select {
+            for other in &sel.channels {
+                if !known.contains(other) {
+                    content.problems.push(Problem {
+                        path: c.dir.join("feed.toml"),
+                        line: 0,
+                        message: format!("select.channels: no channel {other:?}"),
+                    });
+                }
+            }
+        }
+    }
+    true
+}
+
 struct SourceFile {
     channel: usize,
     slug: String,
@@ -409,11 +432,13 @@ fn list_translation_files(channels: &[Channel], problems: &mut Vec<Problem>) -> 
         dirs.extend(slugs.into_iter().map(|d| (ci, d)));
     }
     let mut out = vec![];
-    for (files, found) in in_parallel(&dirs, |(ci, dir)| {
-        let (mut files, mut found) = (vec![], vec![]);
-        list_article_files(*ci, dir, &mut found, &mut files);
-        (files, found)
-    }) {
+    for (files, found) in
+        crate::parallel::map(&dirs, crate::parallel::threads(true), |(ci, dir)| {
+            let (mut files, mut found) = (vec![], vec![]);
+            list_article_files(*ci, dir, &mut found, &mut files);
+            (files, found)
+        })
+    {
         out.extend(files);
         problems.extend(found);
     }
@@ -518,42 +543,10 @@ fn parse_parallel(
     which: &[usize],
     base: &url::Url,
 ) -> Vec<Result<Translation, Problem>> {
-    in_parallel(which, |&i| {
+    crate::parallel::map(which, crate::parallel::threads(true), |&i| {
         let f = &files[i];
         load_translation(&channels[f.channel], &f.slug, &f.path, base)
     })
-}
-
-/// `items.iter().map(f)`, on several threads, in order. Twice as many threads as
-/// cores (at most 16): reading a file that is not in the page cache leaves its thread
-/// waiting on the disk, and another thread can parse meanwhile.
-fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .saturating_mul(2)
-        .min(16)
-        .min(items.len().max(1));
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut results: Vec<(usize, R)> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut out = vec![];
-                    loop {
-                        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(item) = items.get(k) else { break out };
-                        out.push((k, f(item)));
-                    }
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("loader thread"))
-            .collect()
-    });
-    results.sort_unstable_by_key(|(k, _)| *k);
-    results.into_iter().map(|(_, r)| r).collect()
 }
 
 fn load_channel(dir: &Path, file: &Path) -> Result<Channel, Problem> {
@@ -741,12 +734,56 @@ pub fn load_translation(
     Ok(t)
 }
 
-/// A stable digest of everything a reader could see of a translation.
+/// A stable digest of everything a reader could see of a translation: the SHA-256 of
+/// its JSON with `source_hash` empty. Stores keep these digests, so the bytes hashed
+/// must not change; the translation is serialised through borrowed fields (the same
+/// names, order and encodings as its own `Serialize`) rather than cloned. A unit test
+/// compares the digest with that of the cloned translation, so a field added to
+/// `Translation` and not here fails it.
 pub fn hash_translation(t: &Translation) -> String {
-    let mut copy = t.clone();
-    copy.source_hash = String::new();
-    let json = serde_json::to_vec(&copy).unwrap_or_default();
-    hex::encode(&Sha256::digest(&json)[..12])
+    #[derive(Serialize)]
+    struct Hashed<'a> {
+        article_id: &'a str,
+        channel: &'a str,
+        slug: &'a str,
+        locale: &'a str,
+        title: &'a str,
+        summary: &'a str,
+        body_html: &'a str,
+        topics: &'a [String],
+        status: Status,
+        published_at: &'a DateTime<Utc>,
+        updated_at: &'a Option<DateTime<Utc>>,
+        retracted_at: &'a Option<DateTime<Utc>>,
+        correction: &'a Option<String>,
+        image: &'a Option<Image>,
+        source: &'a str,
+        source_hash: &'a str,
+    }
+    let mut hasher = Sha256::new();
+    serde_json::to_writer(
+        &mut hasher,
+        &Hashed {
+            article_id: &t.article_id,
+            channel: &t.channel,
+            slug: &t.slug,
+            locale: &t.locale,
+            title: &t.title,
+            summary: &t.summary,
+            body_html: &t.body_html,
+            topics: &t.topics,
+            status: t.status,
+            published_at: &t.published_at,
+            updated_at: &t.updated_at,
+            retracted_at: &t.retracted_at,
+            correction: &t.correction,
+            image: &t.image,
+            source: &t.source,
+            source_hash: "",
+        },
+    )
+    .expect("hashing cannot fail");
+    hex::encode(&hasher.finalize()[..12])
 }
 
 fn image(channel: &Channel, rel: &str, alt: String, base: &url::Url) -> Result<Image, String> {
@@ -971,16 +1008,47 @@ mod tests {
     use super::*;
 
     #[test]
-    fn work_done_in_parallel_comes_back_in_order() {
-        let items: Vec<u32> = (0..5_000).collect();
-        let doubled = in_parallel(&items, |x| {
-            if x % 7 == 0 {
-                std::thread::yield_now();
-            }
-            x * 2
+    fn translation_digest_is_that_of_its_json_with_an_empty_hash() {
+        let reference = |t: &Translation| {
+            let mut copy = t.clone();
+            copy.source_hash = String::new();
+            hex::encode(&Sha256::digest(serde_json::to_vec(&copy).unwrap())[..12])
+        };
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let mut t = Translation {
+            article_id: "tag:example.org,2026:a1".into(),
+            channel: "news".into(),
+            slug: "round-table".into(),
+            locale: "ar".into(),
+            title: "مائدة \"مستديرة\" \u{202e}".into(),
+            summary: "Résumé\n\t".into(),
+            body_html: "<p>A &amp; B</p>".into(),
+            topics: vec!["education".into(), "robotics".into()],
+            status: Status::MachineTranslated,
+            published_at: at("2026-09-12T10:00:00+08:00"),
+            updated_at: None,
+            retracted_at: None,
+            correction: None,
+            image: None,
+            source: "feeds/news/articles/round-table/ar.md".into(),
+            source_hash: "kept out of the digest".into(),
+        };
+        let first = hash_translation(&t);
+        assert_eq!(first, reference(&t));
+        t.updated_at = Some(at("2026-09-13T09:30:00Z"));
+        t.retracted_at = Some(at("2026-10-01T00:00:00Z"));
+        t.correction = Some("Date corrected".into());
+        t.image = Some(Image {
+            url: "https://example.org/media/news/a.jpg".into(),
+            alt: "Delegates".into(),
+            mime: "image/jpeg".into(),
+            length: 12_345,
         });
-        assert_eq!(doubled, items.iter().map(|x| x * 2).collect::<Vec<_>>());
-        assert!(in_parallel(&[] as &[u32], |x| *x).is_empty());
+        t.status = Status::Draft;
+        assert_eq!(hash_translation(&t), reference(&t));
+        assert_ne!(hash_translation(&t), first);
+        t.source_hash = "anything".into();
+        assert_eq!(hash_translation(&t), reference(&t));
     }
 
     #[test]

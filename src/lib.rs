@@ -20,6 +20,7 @@ pub mod jobs;
 pub mod locale;
 pub mod markdown;
 pub mod metrics;
+pub mod parallel;
 pub mod publish;
 pub mod scheduler;
 pub mod social;

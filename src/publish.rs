@@ -502,30 +502,35 @@ pub async fn render_pages(app: &App, locale: &str) -> Result<()> {
     let channels = app.channels();
     let now = app.now();
     let translations = app.translations().await?;
-    let docs = pages_for(app, &channels, locale, &translations, now);
+    let index = feed::Index::new(&translations, now);
+    let selections: Vec<(&Channel, feed::Selection<'_>)> = channels
+        .iter()
+        .filter(|c| c.locales.iter().any(|l| l == locale))
+        .map(|c| (c, index.select(c, locale)))
+        .collect();
+    let in_locale: Vec<(&Channel, &feed::Selection<'_>)> =
+        selections.iter().map(|(c, s)| (*c, s)).collect();
+    let docs = pages_for(app, &channels, locale, &in_locale, now);
     store_documents(app, docs).await?;
     Ok(())
 }
 
+/// The landing page of `locale` and the OPML, from the selections of the channels
+/// that have `locale`.
 fn pages_for(
     app: &App,
     channels: &[Channel],
     locale: &str,
-    translations: &[Translation],
+    in_locale: &[(&Channel, &feed::Selection<'_>)],
     now: DateTime<Utc>,
 ) -> Vec<Document> {
     let site = app.site();
-    let in_locale: Vec<(&Channel, feed::Selection<'_>)> = channels
-        .iter()
-        .filter(|c| c.locales.iter().any(|l| l == locale))
-        .map(|c| (c, feed::select(c, locale, translations, now)))
-        .collect();
     let newest = in_locale
         .iter()
         .flat_map(|(_, s)| s.entries.iter().map(|e| e.t.modified()))
         .max()
         .unwrap_or(now);
-    let landing = html::landing(site, locale, channels, &in_locale);
+    let landing = html::landing(site, locale, channels, in_locale);
     let opml = html::opml(site, channels);
     vec![
         Document::new(
@@ -552,63 +557,67 @@ fn pages_for(
 }
 
 /// Renders every document of the site from `translations` in memory, for `export`,
-/// handing each channel × locale's documents to `sink` as soon as they are made (so
-/// they need not all be held at once). Uses every core; the first error from `sink`
-/// stops the work and is returned. Returns how many documents were made.
+/// handing each page's documents (its three formats) to `sink` as soon as they are
+/// made, so they need not all be held at once. Uses every core: the selections of all
+/// channel × locale pairs are made first, then their pages are rendered, each thread
+/// taking the next page as it finishes one. The first error from `sink` stops the work
+/// and is returned. Returns how many documents were made.
 pub fn render_everything(
     app: &App,
     translations: &[Translation],
     sink: &(dyn Fn(Vec<Document>) -> Result<()> + Sync),
 ) -> Result<usize> {
+    use std::sync::atomic::{AtomicBool, Ordering};
     let channels = app.channels();
     let now = app.now();
-    let mut tasks: Vec<(&Channel, &str)> = channels
+    let site = app.site();
+    let index = feed::Index::new(translations, now);
+    let threads = crate::parallel::threads(false);
+    let feeds: Vec<(&Channel, &str)> = channels
         .iter()
         .flat_map(|c| c.locales.iter().map(move |l| (c, l.as_str())))
         .collect();
-    // Largest first, so the threads finish together.
-    tasks.sort_by_key(|(c, _)| std::cmp::Reverse(c.select.is_none()));
-    let threads = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .min(8);
-    let site = app.site();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let failed = std::sync::atomic::AtomicBool::new(false);
-    let results: Vec<Result<usize>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut n = 0;
-                    while !failed.load(std::sync::atomic::Ordering::Relaxed) {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some((c, l)) = tasks.get(i) else { break };
-                        let sel = feed::select(c, l, translations, now);
-                        let docs =
-                            feed::render_channel_locale(site, c, l, &sel, now, Purpose::Files);
-                        n += docs.len();
-                        if let Err(e) = sink(docs) {
-                            failed.store(true, std::sync::atomic::Ordering::Relaxed);
-                            return Err(e);
-                        }
-                    }
-                    Ok(n)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("render thread"))
-            .collect()
+    let selections = crate::parallel::map(&feeds, threads, |&(c, l)| {
+        let sel = index.select(c, l);
+        let plans = feed::plan(site, &sel, now);
+        (sel, plans)
+    });
+    let pages: Vec<(usize, usize)> = selections
+        .iter()
+        .enumerate()
+        .flat_map(|(f, (_, plans))| (0..plans.len()).map(move |p| (f, p)))
+        .collect();
+    let failed = AtomicBool::new(false);
+    let made = crate::parallel::map(&pages, threads, |&(f, p)| -> Result<usize> {
+        if failed.load(Ordering::Relaxed) {
+            return Ok(0);
+        }
+        let ((c, l), (sel, plans)) = (feeds[f], &selections[f]);
+        let mut docs = Vec::with_capacity(3);
+        feed::render_page(site, c, l, sel, &plans[p], now, Purpose::Files, &mut docs);
+        let n = docs.len();
+        sink(docs).inspect_err(|_| failed.store(true, Ordering::Relaxed))?;
+        Ok(n)
     });
     let mut total = 0;
-    for r in results {
+    for r in made {
         total += r?;
     }
-    for l in html::site_locales(&channels) {
-        let pages: Vec<Document> = pages_for(app, &channels, l, translations, now)
-            .into_iter()
-            .filter(|d| l == html::site_locales(&channels)[0] || d.path != "/feeds.opml")
+    // Each locale's landing page; the OPML (the same for every locale) once.
+    let locales = html::site_locales(&channels);
+    let landing = crate::parallel::map(&locales, threads, |l| {
+        let in_locale: Vec<(&Channel, &feed::Selection<'_>)> = feeds
+            .iter()
+            .zip(&selections)
+            .filter(|((_, fl), _)| fl == l)
+            .map(|((c, _), (sel, _))| (*c, sel))
             .collect();
+        pages_for(app, &channels, l, &in_locale, now)
+            .into_iter()
+            .filter(|d| l == &locales[0] || d.path != "/feeds.opml")
+            .collect::<Vec<Document>>()
+    });
+    for pages in landing {
         total += pages.len();
         sink(pages)?;
     }

@@ -68,7 +68,7 @@ pub fn landing(
     site: Site<'_>,
     locale: &str,
     all: &[Channel],
-    channels: &[(&Channel, Selection<'_>)],
+    channels: &[(&Channel, &Selection<'_>)],
 ) -> Vec<u8> {
     let i18n = site.i18n;
     let title = i18n.msg(locale, "site-title", &[]);

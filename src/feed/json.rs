@@ -152,7 +152,8 @@ pub fn write(doc: &FeedDoc<'_, '_>) -> Vec<u8> {
             })
             .collect(),
     };
-    let mut out = serde_json::to_vec(&feed).expect("serialising plain data cannot fail");
+    let mut out = Vec::with_capacity(doc.size_hint());
+    serde_json::to_writer(&mut out, &feed).expect("serialising plain data cannot fail");
     out.push(b'\n');
     out
 }

@@ -16,6 +16,7 @@ use crate::document::{Document, Purpose};
 use crate::i18n::I18n;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The three formats, each at a fixed file name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,7 +91,7 @@ pub fn feed_path(channel: &str, locale: &str, archive: Option<usize>, format: Fo
 pub struct Entry<'a> {
     pub t: &'a Translation,
     /// Every other publishable translation of the article, `(locale, page URL path)`.
-    pub alternates: Vec<(&'a str, String)>,
+    pub alternates: Vec<(&'a str, Arc<str>)>,
 }
 
 impl Entry<'_> {
@@ -133,52 +134,94 @@ pub fn select<'a>(
     translations: &'a [Translation],
     now: DateTime<Utc>,
 ) -> Selection<'a> {
-    let mut by_article: BTreeMap<&str, BTreeMap<&str, &'a Translation>> = BTreeMap::new();
-    for t in translations {
-        if t.status == Status::Draft
-            || t.published_at > now
-            || !channel.includes(&t.channel, &t.topics)
-        {
-            continue;
+    Index::new(translations, now).select(channel, locale)
+}
+
+/// A translation and the URL path of its page.
+type WithPath<'a> = (&'a Translation, Arc<str>);
+
+/// The translations publishable at one time, grouped by article and keyed by locale,
+/// each with its page path: what every channel × locale selection starts from. A
+/// render of many feeds makes it once instead of once per feed.
+#[derive(Debug)]
+pub struct Index<'a> {
+    now: DateTime<Utc>,
+    /// One map per article, in article id order.
+    groups: Vec<BTreeMap<&'a str, WithPath<'a>>>,
+}
+
+impl<'a> Index<'a> {
+    /// Groups the translations of `translations` that are not drafts and are published
+    /// by `now`. Of two for the same article and locale the later one counts.
+    pub fn new(translations: &'a [Translation], now: DateTime<Utc>) -> Self {
+        let mut by_article: BTreeMap<&str, BTreeMap<&str, WithPath<'a>>> = BTreeMap::new();
+        for t in translations {
+            if t.status == Status::Draft || t.published_at > now {
+                continue;
+            }
+            let path: Arc<str> = article_path(&t.locale, &t.channel, &t.slug).into();
+            by_article
+                .entry(&t.article_id)
+                .or_default()
+                .insert(t.locale.as_str(), (t, path));
         }
-        by_article
-            .entry(&t.article_id)
-            .or_default()
-            .insert(t.locale.as_str(), t);
-    }
-    let mut sel = Selection::default();
-    for group in by_article.values() {
-        let Some(&t) = channel.resolve(locale, group) else {
-            continue;
-        };
-        if t.retracted_at.is_some_and(|r| r <= now) {
-            sel.tombstones.push(Tombstone {
-                id: entry_id(t),
-                when: t.retracted_at.unwrap_or(now),
-                path: article_path(&t.locale, &t.channel, &t.slug),
-            });
-            continue;
+        Index {
+            now,
+            groups: by_article.into_values().collect(),
         }
-        let alternates = group
-            .values()
-            .filter(|o| o.locale != t.locale && o.retracted_at.is_none_or(|r| r > now))
-            .map(|o| {
-                (
-                    o.locale.as_str(),
-                    article_path(&o.locale, &o.channel, &o.slug),
-                )
-            })
-            .collect();
-        sel.entries.push(Entry { t, alternates });
     }
-    sel.entries.sort_by(|a, b| {
-        b.t.published_at
-            .cmp(&a.t.published_at)
-            .then_with(|| a.id().cmp(&b.id()))
-    });
-    sel.tombstones
-        .sort_by(|a, b| b.when.cmp(&a.when).then_with(|| a.id.cmp(&b.id)));
-    sel
+
+    /// The entries of `channel` in `locale`: see [`select`].
+    pub fn select(&self, channel: &Channel, locale: &str) -> Selection<'a> {
+        let now = self.now;
+        let mut sel = Selection::default();
+        let mut filtered = BTreeMap::new();
+        for full in &self.groups {
+            // The translations the channel includes; for a topic channel, usually all.
+            let group = if full
+                .values()
+                .all(|(t, _)| channel.includes(&t.channel, &t.topics))
+            {
+                full
+            } else {
+                filtered.clear();
+                filtered.extend(
+                    full.iter()
+                        .filter(|(_, (t, _))| channel.includes(&t.channel, &t.topics))
+                        .map(|(l, v)| (*l, v.clone())),
+                );
+                if filtered.is_empty() {
+                    continue;
+                }
+                &filtered
+            };
+            let Some(&(t, _)) = channel.resolve(locale, group) else {
+                continue;
+            };
+            if t.retracted_at.is_some_and(|r| r <= now) {
+                sel.tombstones.push(Tombstone {
+                    id: entry_id(t),
+                    when: t.retracted_at.unwrap_or(now),
+                    path: article_path(&t.locale, &t.channel, &t.slug),
+                });
+                continue;
+            }
+            let alternates = group
+                .values()
+                .filter(|(o, _)| o.locale != t.locale && o.retracted_at.is_none_or(|r| r > now))
+                .map(|(o, path)| (o.locale.as_str(), path.clone()))
+                .collect();
+            sel.entries.push(Entry { t, alternates });
+        }
+        sel.entries.sort_by(|a, b| {
+            b.t.published_at
+                .cmp(&a.t.published_at)
+                .then_with(|| a.id().cmp(&b.id()))
+        });
+        sel.tombstones
+            .sort_by(|a, b| b.when.cmp(&a.when).then_with(|| a.id.cmp(&b.id)));
+        sel
+    }
 }
 
 /// Which page of a feed a document is.
@@ -207,6 +250,19 @@ pub struct FeedDoc<'a, 'b> {
 }
 
 impl FeedDoc<'_, '_> {
+    /// Room for a document of this page in any format, so that writing it does not
+    /// grow (and copy) its buffer again and again: the entries' text once, plus a
+    /// quarter for escaping, plus each entry's links and dates.
+    pub fn size_hint(&self) -> usize {
+        let text: usize = self
+            .entries
+            .iter()
+            .zip(self.contents)
+            .map(|(e, c)| c.len() + e.t.title.len() + e.t.summary.len())
+            .sum();
+        4096 + text + text / 4 + self.entries.len() * 1536
+    }
+
     pub fn path(&self, format: Format) -> String {
         match self.page {
             Page::Current { .. } => feed_path(&self.channel.id, self.locale, None, format),
@@ -465,4 +521,126 @@ pub fn content_html(site: Site<'_>, feed_locale: &str, t: &Translation) -> Strin
 /// RFC 3339 in UTC with a `Z`, the form every format here uses.
 pub fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::content::{MissingPolicy, Select};
+
+    fn channel(id: &str, select: Option<Select>) -> Channel {
+        Channel {
+            id: id.into(),
+            title_msg: "t".into(),
+            description_msg: "d".into(),
+            source_locale: "zh-Hans".into(),
+            locales: vec!["zh-Hans".into(), "en".into(), "de".into()],
+            policy: MissingPolicy::Fallback,
+            ttl_minutes: 60,
+            fallback: BTreeMap::new(),
+            select,
+            ingest: vec![],
+            dir: Default::default(),
+        }
+    }
+
+    fn translation(article: &str, locale: &str, topics: &[&str], hours_ago: i64) -> Translation {
+        let now = DateTime::parse_from_rfc3339("2026-11-01T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        Translation {
+            article_id: format!("tag:example.org,2026:{article}"),
+            channel: "news".into(),
+            slug: article.into(),
+            locale: locale.into(),
+            title: format!("{article} {locale}"),
+            summary: String::new(),
+            body_html: String::new(),
+            topics: topics.iter().map(|t| t.to_string()).collect(),
+            status: Status::Approved,
+            published_at: now - chrono::Duration::hours(hours_ago),
+            updated_at: None,
+            retracted_at: None,
+            correction: None,
+            image: None,
+            source: String::new(),
+            source_hash: String::new(),
+        }
+    }
+
+    /// `(locale of the entry, [locales of its alternates])`, newest first.
+    fn shown(sel: &Selection<'_>) -> Vec<(String, Vec<String>)> {
+        sel.entries
+            .iter()
+            .map(|e| {
+                let alts = e
+                    .alternates
+                    .iter()
+                    .map(|(l, p)| format!("{l} {p}"))
+                    .collect();
+                (e.t.title.clone(), alts)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn one_index_serves_every_channel_and_locale() {
+        let now = DateTime::parse_from_rfc3339("2026-11-01T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let mut draft = translation("d", "en", &["robotics"], 1);
+        draft.status = Status::Draft;
+        let ts = vec![
+            translation("a", "zh-Hans", &["robotics"], 5),
+            translation("a", "en", &["robotics"], 5),
+            // This translation lacks the topic: the topic channel leaves it out, and
+            // no other entry of the topic channel names it as an alternate.
+            translation("a", "de", &[], 5),
+            translation("b", "en", &["education"], 3),
+            translation("c", "en", &["robotics"], -2), // published in two hours
+            draft,
+        ];
+        let news = channel("news", None);
+        let topic = channel(
+            "tech",
+            Some(Select {
+                channels: vec!["news".into()],
+                topics: vec!["robotics".into()],
+            }),
+        );
+        let index = Index::new(&ts, now);
+        let s = |c: &Channel, l: &str| shown(&index.select(c, l));
+        assert_eq!(
+            s(&news, "en"),
+            [
+                ("b en".to_string(), vec![]),
+                (
+                    "a en".to_string(),
+                    vec![
+                        "de /de/news/a".to_string(),
+                        "zh-Hans /zh-Hans/news/a".to_string()
+                    ]
+                ),
+            ]
+        );
+        assert_eq!(
+            s(&topic, "en"),
+            [(
+                "a en".to_string(),
+                vec!["zh-Hans /zh-Hans/news/a".to_string()]
+            )]
+        );
+        // No German translation in the topic channel: the source language stands in.
+        assert_eq!(
+            s(&topic, "de"),
+            [("a zh-Hans".to_string(), vec!["en /en/news/a".to_string()])]
+        );
+        assert_eq!(s(&news, "de")[1].0, "a de");
+        // `select` builds the same index for one selection.
+        for c in [&news, &topic] {
+            for l in ["zh-Hans", "en", "de"] {
+                assert_eq!(shown(&select(c, l, &ts, now)), s(c, l), "{} {l}", c.id);
+            }
+        }
+    }
 }

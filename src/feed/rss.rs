@@ -81,7 +81,7 @@ pub fn write(doc: &FeedDoc<'_, '_>) -> Vec<u8> {
         extensions,
         ..Default::default()
     };
-    let mut out = Vec::with_capacity(4096 + doc.entries.len() * 4096);
+    let mut out = Vec::with_capacity(doc.size_hint());
     channel
         .write_to(&mut out)
         .expect("writing to a Vec cannot fail");
