@@ -206,11 +206,14 @@ hugo_times=()
 # Every run writes into new directories and nothing is deleted until the runs are over:
 # on ext4 without a journal, creating files right after deleting many pays for the
 # deletion (fs/ext4/ialloc.c, recently_deleted(); bench/README.md has the figures).
+# Before each timed run, `sync` (untimed) writes out what earlier runs left dirty in the
+# page cache, so that no run pays for the writeback of the one before it.
 for ((run = 1; run <= BUILD_RUNS; run++)); do
     # bridgecast: fresh data_dir (new SQLite database) and no export dir.
     EXPORT=$WORK/builds/export-$run
     write_cfg "$WORK/export.toml" "$WORK/builds/data-export-$run"
     log "build run $run/$BUILD_RUNS: bridgecast export"
+    sync
     t0=$(now)
     rc=0
     run_in "$WORK" "$WORK/export.log" 900 "$BIN" --config "$WORK/export.toml" export "$EXPORT" || rc=$?
@@ -225,6 +228,7 @@ for ((run = 1; run <= BUILD_RUNS; run++)); do
     rm -rf "$HUGO/resources"
     HUGO_OUT=$WORK/builds/hugo-public-$run
     log "build run $run/$BUILD_RUNS: hugo"
+    sync
     t0=$(now)
     rc=0
     run_in "$HUGO" "$WORK/hugo.log" 900 hugo --quiet --destination "$HUGO_OUT" --cacheDir "$WORK/builds/hugo-cache-$run" || rc=$?
