@@ -544,10 +544,13 @@ mod tests {
         }
     }
 
-    fn translation(article: &str, locale: &str, topics: &[&str], hours_ago: i64) -> Translation {
-        let now = DateTime::parse_from_rfc3339("2026-11-01T12:00:00Z")
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-01T12:00:00Z")
             .unwrap()
-            .with_timezone(&Utc);
+            .with_timezone(&Utc)
+    }
+
+    fn translation(article: &str, locale: &str, topics: &[&str], hours_ago: i64) -> Translation {
         Translation {
             article_id: format!("tag:example.org,2026:{article}"),
             channel: "news".into(),
@@ -558,7 +561,7 @@ mod tests {
             body_html: String::new(),
             topics: topics.iter().map(|t| t.to_string()).collect(),
             status: Status::Approved,
-            published_at: now - chrono::Duration::hours(hours_ago),
+            published_at: now() - chrono::Duration::hours(hours_ago),
             updated_at: None,
             retracted_at: None,
             correction: None,
@@ -568,7 +571,7 @@ mod tests {
         }
     }
 
-    /// `(locale of the entry, [locales of its alternates])`, newest first.
+    /// `(title of the entry, ["locale path" of each alternate])`, newest first.
     fn shown(sel: &Selection<'_>) -> Vec<(String, Vec<String>)> {
         sel.entries
             .iter()
@@ -585,9 +588,7 @@ mod tests {
 
     #[test]
     fn one_index_serves_every_channel_and_locale() {
-        let now = DateTime::parse_from_rfc3339("2026-11-01T12:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
+        let now = now();
         let mut draft = translation("d", "en", &["robotics"], 1);
         draft.status = Status::Draft;
         let ts = vec![
