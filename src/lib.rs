@@ -6,6 +6,7 @@
 pub mod admin_page;
 pub mod api;
 pub mod app;
+pub mod brotli_buffers;
 pub mod cli;
 pub mod clock;
 pub mod config;
