@@ -5,6 +5,7 @@
 use super::{FeedDoc, Format, Page, feed_path, rfc3339};
 use crate::markdown::xml_clean;
 use serde::Serialize;
+use std::borrow::Cow;
 
 /// The same cleaning as the XML formats, so every format carries the same text.
 fn c(s: &str) -> String {
@@ -24,7 +25,7 @@ struct Feed<'a> {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     hubs: Vec<Hub>,
     authors: Vec<Author>,
-    items: Vec<Item>,
+    items: Vec<Item<'a>>,
 }
 
 #[derive(Serialize)]
@@ -40,19 +41,19 @@ struct Author {
 }
 
 #[derive(Serialize)]
-struct Item {
+struct Item<'a> {
     id: String,
     url: String,
-    title: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    summary: String,
-    content_html: String,
+    title: Cow<'a, str>,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    summary: Cow<'a, str>,
+    content_html: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     image: Option<String>,
     date_published: String,
     date_modified: String,
     tags: Vec<String>,
-    language: String,
+    language: &'a str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     attachments: Vec<Attachment>,
     #[serde(rename = "_translations", skip_serializing_if = "Vec::is_empty")]
@@ -118,9 +119,9 @@ pub fn write(doc: &FeedDoc<'_, '_>) -> Vec<u8> {
                 Item {
                     id: e.id(),
                     url: site.url(&e.path()),
-                    title: c(&t.title),
-                    summary: c(&t.summary),
-                    content_html: doc.contents[i].clone(),
+                    title: xml_clean(&t.title),
+                    summary: xml_clean(&t.summary),
+                    content_html: &doc.contents[i],
                     image: t.image.as_ref().map(|i| i.url.clone()),
                     date_published: rfc3339(t.published_at),
                     date_modified: rfc3339(t.modified()),
@@ -129,7 +130,7 @@ pub fn write(doc: &FeedDoc<'_, '_>) -> Vec<u8> {
                         .iter()
                         .map(|topic| site.i18n.topic(&t.locale, topic))
                         .collect(),
-                    language: t.locale.clone(),
+                    language: &t.locale,
                     attachments: t
                         .image
                         .iter()
