@@ -148,6 +148,23 @@ say "params:  $ARTICLES articles x $LOCALES locales = $((ARTICLES * LOCALES)) tr
     "wrk -t2 -c$CONNS -d${DURATION}s; $BUILD_RUNS cold builds each;" \
     "quick=$QUICK"
 say "note:    load generator (wrk) and servers share the same $ncpu cores; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+# The file system the builds write to: on ext4 without a journal, creating files costs
+# more for a while after many were deleted (bench/README.md, "Build").
+fs_of() {
+    local type src jt
+    read -r type src < <(findmnt -no FSTYPE,SOURCE --target "$1" 2>/dev/null) || { echo unknown; return; }
+    # /sys/fs/ext4/<device>/journal_task names the journal thread, or says <none>.
+    if [[ $type == ext4 && -r /sys/fs/ext4/${src##*/}/journal_task ]]; then
+        jt=$(cat "/sys/fs/ext4/${src##*/}/journal_task")
+        if [[ $jt == "<none>" ]]; then
+            type="ext4 without a journal (creating files is slower for a while after many were deleted: bench/README.md)"
+        else
+            type="ext4 with a journal"
+        fi
+    fi
+    printf '%s' "$type"
+}
+say "storage: $WORK on $(fs_of "$WORK")"
 
 # ---------------------------------------------------------------------- build
 if [[ -n ${BENCH_BIN:-} ]]; then
