@@ -204,8 +204,23 @@ impl Store {
                     .iter()
                     .map(|t| (t.article_id.clone(), t.locale.clone()))
                     .collect();
+                // SQLite compares text bytewise, so a prefix is also a range of the
+                // `translations_source` index: the range finds the rows, `substr`
+                // keeps the condition exact. (PostgreSQL's collation may not be
+                // bytewise, so it gets only the exact test.)
+                let ranged = self.engine == Engine::Sqlite;
                 let mut conds: Vec<String> = (0..prefixes.len())
-                    .map(|i| format!("substr(source, 1, length(${0})) = ${0}", i + 1))
+                    .map(|i| {
+                        let exact = format!("substr(source, 1, length(${0})) = ${0}", i + 1);
+                        if ranged {
+                            format!(
+                                "(source >= ${0} AND source < ${0} || x'F4908080' AND {exact})",
+                                i + 1
+                            )
+                        } else {
+                            exact
+                        }
+                    })
                     .collect();
                 if !keys.is_empty() {
                     let marks: Vec<String> = (0..keys.len())

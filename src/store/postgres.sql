@@ -21,6 +21,8 @@ CREATE TABLE IF NOT EXISTS translations (
 );
 CREATE INDEX IF NOT EXISTS translations_channel ON translations (channel, slug);
 CREATE INDEX IF NOT EXISTS translations_due ON translations (published_at) WHERE live_at IS NULL;
+-- The newest live time (digest planning) and what went live in a window.
+CREATE INDEX IF NOT EXISTS translations_live ON translations (live_at);
 -- What a content sync compares (covering: the sync never reads article bodies).
 CREATE INDEX IF NOT EXISTS translations_source ON translations (source, article_id, locale, source_hash);
 

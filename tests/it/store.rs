@@ -307,3 +307,104 @@ async fn a_second_replica_serves_what_the_first_rendered() {
         );
     }
 }
+
+/// A translation read from `source`, for the scoped sync below.
+fn from_file(article: &str, locale: &str, source: &str) -> bridgecast::content::Translation {
+    let mut t = bridgecast::content::Translation {
+        article_id: format!("tag:gdfao.example.org,2026:{article}"),
+        channel: "news".into(),
+        slug: article.into(),
+        locale: locale.into(),
+        title: format!("{article} {locale}"),
+        summary: String::new(),
+        body_html: String::new(),
+        topics: vec![],
+        status: bridgecast::content::Status::Approved,
+        published_at: demo_now() - Duration::days(1),
+        updated_at: None,
+        retracted_at: None,
+        correction: None,
+        image: None,
+        source: source.into(),
+        source_hash: String::new(),
+    };
+    t.source_hash = bridgecast::content::hash_translation(&t);
+    t
+}
+
+#[tokio::test]
+async fn a_scoped_sync_compares_only_the_folders_it_names() {
+    // Folder names that share a prefix, and names outside ASCII: a scope is a prefix of
+    // the source path, matched exactly on every engine (SQLite also seeks it as a range).
+    let dir = "/srv/feeds/news/articles";
+    let all = [
+        ("round", "en", format!("{dir}/圆桌/en.md")),
+        ("round", "ja", format!("{dir}/圆桌/ja.md")),
+        ("round2", "en", format!("{dir}/圆桌-2/en.md")),
+        ("round3", "en", format!("{dir}/圆桌2/en.md")),
+        ("visit", "en", format!("{dir}/visit/en.md")),
+        ("visit-ar", "ar", format!("{dir}/visit/ar.md")),
+    ];
+    for db in engines() {
+        let (s, _d) = store(db).await;
+        let now = demo_now();
+        let ts: Vec<_> = all.iter().map(|(a, l, p)| from_file(a, l, p)).collect();
+        let report = s
+            .sync_translations(&ts, &Default::default(), None, now)
+            .await
+            .unwrap();
+        assert_eq!(report.changes.len(), all.len(), "{db:?}");
+        // The folder 圆桌 now holds only its English file, retitled.
+        let mut en = from_file("round", "en", &all[0].2);
+        en.title = "Round table".into();
+        en.source_hash = bridgecast::content::hash_translation(&en);
+        let scope = [format!("{dir}/圆桌/")];
+        let report = s
+            .sync_translations(
+                std::slice::from_ref(&en),
+                &Default::default(),
+                Some(&scope),
+                now,
+            )
+            .await
+            .unwrap();
+        let mut changed: Vec<(Option<String>, Option<String>)> = report
+            .changes
+            .iter()
+            .map(|(b, a)| {
+                (
+                    b.as_ref().map(|t| t.title.clone()),
+                    a.as_ref().map(|t| t.title.clone()),
+                )
+            })
+            .collect();
+        changed.sort();
+        assert_eq!(
+            changed,
+            [
+                (Some("round en".into()), Some("Round table".into())),
+                (Some("round ja".into()), None),
+            ],
+            "{db:?}"
+        );
+        let mut left: Vec<String> = s
+            .all_translations()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.title)
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                "Round table",
+                "round2 en",
+                "round3 en",
+                "visit en",
+                "visit-ar ar"
+            ],
+            "{db:?}"
+        );
+    }
+}
