@@ -26,6 +26,31 @@ fn main() {
     let content = time("load demo content (43 files)", 0, || {
         bridgecast::content::load(&root.join("feeds"), &base)
     });
+    // What a render job does first: group 10,000 translations (the demo's, copied
+    // under new ids) by article and select one channel in one locale.
+    let many: Vec<bridgecast::content::Translation> = (0..10_000 / content.translations.len() + 1)
+        .flat_map(|n| {
+            content.translations.iter().map(move |t| {
+                let mut t = t.clone();
+                t.article_id = format!("{}-{n}", t.article_id);
+                t.slug = format!("{}-{n}", t.slug);
+                t
+            })
+        })
+        .take(10_000)
+        .collect();
+    // After every demo article, the scheduled one included.
+    let now = chrono::DateTime::parse_from_rfc3339("2030-01-01T00:00:00Z")
+        .unwrap()
+        .to_utc();
+    let news = content.channels.iter().find(|c| c.id == "news").unwrap();
+    for _ in 0..3 {
+        let index = time("feed::Index::new, 10,000 translations", 0, || {
+            bridgecast::feed::Index::new(&many, now)
+        });
+        let sel = time("Index::select, news in en", 0, || index.select(news, "en"));
+        std::hint::black_box(sel.entries.len());
+    }
     let md: Vec<String> = content
         .translations
         .iter()

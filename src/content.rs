@@ -280,7 +280,18 @@ impl Content {
 
 /// URL layout shared by the loader, the renderers and the server.
 pub fn article_path(locale: &str, channel: &str, slug: &str) -> String {
-    format!("/{locale}/{channel}/{slug}")
+    let mut path = String::new();
+    push_article_path(&mut path, locale, channel, slug);
+    path
+}
+
+/// Appends [`article_path`] to `out`.
+pub fn push_article_path(out: &mut String, locale: &str, channel: &str, slug: &str) {
+    out.reserve(3 + locale.len() + channel.len() + slug.len());
+    for part in [locale, channel, slug] {
+        out.push('/');
+        out.push_str(part);
+    }
 }
 
 /// Reads every channel and article below `dir`. `base` is the public base URL.

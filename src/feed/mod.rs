@@ -11,7 +11,7 @@ pub mod html;
 mod json;
 mod rss;
 
-use crate::content::{Channel, Status, Translation, article_path};
+use crate::content::{Channel, Status, Translation, article_path, push_article_path};
 use crate::document::{Document, Purpose};
 use crate::i18n::I18n;
 use chrono::{DateTime, Utc};
@@ -153,22 +153,37 @@ pub struct Index<'a> {
 impl<'a> Index<'a> {
     /// Groups the translations of `translations` that are not drafts and are published
     /// by `now`. Of two for the same article and locale the later one counts.
+    ///
+    /// A render job makes one for 10,000 translations on the way to the new article's
+    /// feed, so this sorts references (the store's order is already nearly sorted, which
+    /// a stable sort finds in one pass) rather than building a map of maps, and writes
+    /// each page path once, without `format!`.
     pub fn new(translations: &'a [Translation], now: DateTime<Utc>) -> Self {
-        let mut by_article: BTreeMap<&str, BTreeMap<&str, WithPath<'a>>> = BTreeMap::new();
-        for t in translations {
-            if t.status == Status::Draft || t.published_at > now {
-                continue;
-            }
-            let path: Arc<str> = article_path(&t.locale, &t.channel, &t.slug).into();
-            by_article
-                .entry(&t.article_id)
-                .or_default()
-                .insert(t.locale.as_str(), (t, path));
-        }
-        Index {
-            now,
-            groups: by_article.into_values().collect(),
-        }
+        let mut live: Vec<&'a Translation> = translations
+            .iter()
+            .filter(|t| t.status != Status::Draft && t.published_at <= now)
+            .collect();
+        // Stable: equal keys stay in input order, so the later one comes last.
+        live.sort_by(|a, b| {
+            (a.article_id.as_str(), a.locale.as_str())
+                .cmp(&(b.article_id.as_str(), b.locale.as_str()))
+        });
+        let mut path = String::new();
+        let groups = live
+            .chunk_by(|a, b| a.article_id == b.article_id)
+            .map(|run| {
+                run.iter()
+                    .enumerate()
+                    .filter(|&(i, t)| run.get(i + 1).is_none_or(|next| next.locale != t.locale))
+                    .map(|(_, &t)| {
+                        path.clear();
+                        push_article_path(&mut path, &t.locale, &t.channel, &t.slug);
+                        (t.locale.as_str(), (t, Arc::from(path.as_str())))
+                    })
+                    .collect()
+            })
+            .collect();
+        Index { now, groups }
     }
 
     /// The entries of `channel` in `locale`: see [`select`].
@@ -643,5 +658,107 @@ mod tests {
                 assert_eq!(shown(&select(c, l, &ts, now)), s(c, l), "{} {l}", c.id);
             }
         }
+    }
+
+    #[test]
+    fn the_later_of_two_translations_for_one_article_and_locale_counts() {
+        let mut corrected = translation("a", "en", &[], 5);
+        corrected.title = "a en, corrected".into();
+        let ts = vec![
+            translation("a", "en", &[], 5),
+            translation("b", "en", &[], 1),
+            translation("a", "zh-Hans", &[], 5),
+            corrected,
+            translation("a", "de", &[], 5),
+        ];
+        let index = Index::new(&ts, now());
+        assert_eq!(
+            shown(&index.select(&channel("news", None), "en")),
+            [
+                ("b en".to_string(), vec![]),
+                (
+                    "a en, corrected".to_string(),
+                    vec![
+                        "de /de/news/a".to_string(),
+                        "zh-Hans /zh-Hans/news/a".to_string()
+                    ]
+                ),
+            ]
+        );
+    }
+
+    /// The grouping as a map of maps, the obvious way: what `Index::new` must equal.
+    fn groups_by_maps(ts: &[Translation], now: DateTime<Utc>) -> Vec<Vec<(String, usize, String)>> {
+        let mut by_article: BTreeMap<&str, BTreeMap<&str, (usize, String)>> = BTreeMap::new();
+        for (i, t) in ts.iter().enumerate() {
+            if t.status == Status::Draft || t.published_at > now {
+                continue;
+            }
+            let path = format!("/{}/{}/{}", t.locale, t.channel, t.slug);
+            by_article
+                .entry(&t.article_id)
+                .or_default()
+                .insert(&t.locale, (i, path));
+        }
+        by_article
+            .into_values()
+            .map(|g| {
+                g.into_iter()
+                    .map(|(l, (i, p))| (l.to_owned(), i, p))
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn index_groups_equal_a_map_of_maps_in_any_input_order() {
+        let now = now();
+        let locales = ["zh-Hans", "en", "de", "ja", "ar"];
+        // A fixed pseudo-random mix: repeated (article, locale) pairs, drafts, future
+        // translations, articles in two channels, in scrambled order.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let ts: Vec<Translation> = (0..2_000)
+            .map(|_| {
+                let article = format!("a{:03}", next(300));
+                let locale = locales[next(locales.len() as u64) as usize];
+                let mut t = translation(&article, locale, &[], next(48) as i64 - 6);
+                t.status = if next(10) == 0 {
+                    Status::Draft
+                } else {
+                    Status::Approved
+                };
+                if next(4) == 0 {
+                    t.channel = "science".into();
+                }
+                t.slug = format!("{article}-{}", next(3));
+                t
+            })
+            .collect();
+        let index = Index::new(&ts, now);
+        let got: Vec<Vec<(String, usize, String)>> = index
+            .groups
+            .iter()
+            .map(|g| {
+                g.iter()
+                    .map(|(l, (t, p))| {
+                        let i = ts.iter().position(|o| std::ptr::eq(o, *t)).unwrap();
+                        ((*l).to_owned(), i, p.to_string())
+                    })
+                    .collect()
+            })
+            .collect();
+        let want = groups_by_maps(&ts, now);
+        assert!(
+            want.len() > 250,
+            "the mix should hold most of the 300 articles"
+        );
+        assert!(want.iter().map(Vec::len).sum::<usize>() > 800);
+        assert_eq!(got, want);
     }
 }
