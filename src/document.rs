@@ -171,6 +171,36 @@ impl Document {
     }
 }
 
+/// A document written but not yet hashed and compressed, which is most of its cost.
+/// It owns everything it holds, so it can be finished on another thread.
+#[derive(Debug)]
+pub struct Draft {
+    pub purpose: Purpose,
+    pub path: String,
+    pub channel: String,
+    pub locale: String,
+    pub content_type: &'static str,
+    pub body: Vec<u8>,
+    pub last_modified: DateTime<Utc>,
+    pub built_at: DateTime<Utc>,
+}
+
+impl Draft {
+    /// The document: [`Document::new`] of the draft's parts.
+    pub fn finish(self) -> Document {
+        Document::new(
+            self.purpose,
+            self.path,
+            &self.channel,
+            &self.locale,
+            self.content_type,
+            self.body,
+            self.last_modified,
+            self.built_at,
+        )
+    }
+}
+
 /// A content coding the server can answer with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Encoding {

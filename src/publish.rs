@@ -5,7 +5,7 @@
 
 use crate::app::App;
 use crate::content::{self, Channel, Translation};
-use crate::document::{Document, Purpose};
+use crate::document::{Document, Draft, Purpose};
 use crate::feed::{self, Format, html};
 use crate::jobs::Job;
 use crate::metrics::Metrics;
@@ -414,11 +414,12 @@ pub async fn render_feed(app: &App, channel_id: &str, locale: &str) -> Result<Ve
     let translations = app.translations().await?;
     let now = app.now();
     let site = app.site();
-    let (docs, keep) = {
+    let (drafts, fingerprints, keep) = {
         let sel = feed::select(&channel, locale, &translations, now);
-        let mut docs = vec![];
+        let mut drafts = vec![];
+        let mut fingerprints = vec![];
         let mut keep = BTreeSet::new();
-        let mut inputs = app.page_inputs.lock().expect("page inputs lock");
+        let inputs = app.page_inputs.lock().expect("page inputs lock");
         for plan in feed::plan(site, &sel, now) {
             let paths = plan.paths(channel_id, locale);
             let fp = plan.fingerprint(site, &channel, locale, &sel);
@@ -428,7 +429,7 @@ pub async fn render_feed(app: &App, channel_id: &str, locale: &str) -> Result<Ve
                 && inputs.get(&paths[0]) == Some(&fp)
                 && paths.iter().all(|p| app.cache.get(p).is_some());
             if !unchanged {
-                feed::render_page(
+                drafts.extend(feed::write_page(
                     site,
                     &channel,
                     locale,
@@ -436,18 +437,24 @@ pub async fn render_feed(app: &App, channel_id: &str, locale: &str) -> Result<Ve
                     &plan,
                     now,
                     Purpose::Serve,
-                    &mut docs,
-                );
-                inputs.insert(paths[0].clone(), fp);
+                ));
+                fingerprints.push((paths[0].clone(), fp));
             }
             keep.extend(paths);
         }
-        (docs, keep)
+        (drafts, fingerprints, keep)
     };
+    let docs = finish(drafts).await?;
     Metrics::inc(&app.metrics.feed_renders);
     let rendered = t0.elapsed();
     let n = docs.len();
     let changed = store_documents(app, docs).await?;
+    // Only now that its documents are stored and cached may a page count as made
+    // from these inputs: a failed store leaves the next try to render it again.
+    app.page_inputs
+        .lock()
+        .expect("page inputs lock")
+        .extend(fingerprints);
     tracing::debug!(channel = channel_id, locale, documents = n, ?rendered, stored = ?(t0.elapsed() - rendered), "feed rendered");
     for gone in app
         .store
@@ -479,6 +486,36 @@ pub async fn render_feed(app: &App, channel_id: &str, locale: &str) -> Result<Ve
     tx.commit().await?;
     app.wake.notify_one();
     Ok(changed)
+}
+
+/// Hashes and compresses `drafts` on the blocking pool, in up to three lanes (a page's
+/// three formats side by side): the new article's feed is ready sooner than one
+/// format after another, and the runtime's workers, which run the other jobs, the
+/// timers and the folder watcher, are not held meanwhile. The pool's threads outlive
+/// the call (unlike scoped threads, whose fresh allocator heaps fault their memory in
+/// again on every render).
+async fn finish(drafts: Vec<Draft>) -> Result<Vec<Document>> {
+    let lanes = drafts.len().min(Format::ALL.len());
+    let mut work: Vec<Vec<(usize, Draft)>> = (0..lanes).map(|_| vec![]).collect();
+    for (i, d) in drafts.into_iter().enumerate() {
+        work[i % lanes].push((i, d));
+    }
+    let handles: Vec<_> = work
+        .into_iter()
+        .map(|lane| {
+            tokio::task::spawn_blocking(move || {
+                lane.into_iter()
+                    .map(|(i, d)| (i, d.finish()))
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut done = Vec::new();
+    for h in handles {
+        done.extend(h.await?);
+    }
+    done.sort_by_key(|(i, _)| *i);
+    Ok(done.into_iter().map(|(_, d)| d).collect())
 }
 
 async fn store_documents(app: &App, docs: Vec<Document>) -> Result<Vec<String>> {

@@ -12,7 +12,7 @@ mod json;
 mod rss;
 
 use crate::content::{Channel, Status, Translation, article_path, push_article_path};
-use crate::document::{Document, Purpose};
+use crate::document::{Document, Draft, Purpose};
 use crate::i18n::I18n;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -426,6 +426,25 @@ pub fn render_page(
     purpose: Purpose,
     out: &mut Vec<Document>,
 ) {
+    out.extend(
+        write_page(site, channel, locale, sel, plan, now, purpose)
+            .into_iter()
+            .map(Draft::finish),
+    );
+}
+
+/// Writes one planned page in all three formats, leaving the hashing and compression
+/// (most of the work) to [`Draft::finish`], on whatever thread the caller picks.
+#[allow(clippy::too_many_arguments)]
+pub fn write_page(
+    site: Site<'_>,
+    channel: &Channel,
+    locale: &str,
+    sel: &Selection<'_>,
+    plan: &PagePlan,
+    now: DateTime<Utc>,
+    purpose: Purpose,
+) -> [Draft; 3] {
     let entries = &sel.entries[plan.range.clone()];
     let contents: Vec<String> = entries
         .iter()
@@ -445,7 +464,20 @@ pub fn render_page(
         },
         updated: plan.updated,
     };
-    write_all(&doc, out, now, purpose);
+    Format::ALL.map(|format| Draft {
+        purpose,
+        path: doc.path(format),
+        channel: channel.id.clone(),
+        locale: locale.to_owned(),
+        content_type: format.content_type(),
+        body: match format {
+            Format::Rss => rss::write(&doc),
+            Format::Atom => atom::write(&doc),
+            Format::Json => json::write(&doc),
+        },
+        last_modified: doc.updated,
+        built_at: now,
+    })
 }
 
 /// Renders every document of one channel in one locale: the current feed and every
@@ -464,26 +496,6 @@ pub fn render_channel_locale(
         render_page(site, channel, locale, sel, p, now, purpose, &mut docs);
     }
     docs
-}
-
-fn write_all(doc: &FeedDoc<'_, '_>, out: &mut Vec<Document>, now: DateTime<Utc>, purpose: Purpose) {
-    for format in Format::ALL {
-        let body = match format {
-            Format::Rss => rss::write(doc),
-            Format::Atom => atom::write(doc),
-            Format::Json => json::write(doc),
-        };
-        out.push(Document::new(
-            purpose,
-            doc.path(format),
-            &doc.channel.id,
-            doc.locale,
-            format.content_type(),
-            body,
-            doc.updated,
-            now,
-        ));
-    }
 }
 
 /// The HTML shown for an entry's content: a figure for the image, notes on fallback

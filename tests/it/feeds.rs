@@ -339,6 +339,61 @@ async fn archives_let_a_reader_backfill_everything() {
 }
 
 #[tokio::test]
+async fn an_archive_page_whose_store_failed_is_rendered_again_on_the_next_try() {
+    use sqlx::Connection;
+    // Pages of 2: the oldest English entry lies on archive page 1.
+    let t = TestApp::builder()
+        .config(|c| {
+            c.feeds.items = 2;
+            c.feeds.archive_page_size = 2;
+        })
+        .build()
+        .await;
+    let page = "/feeds/news/en/archive/1/atom.xml";
+    assert!(t.doc(page).contains("Delegates from seven countries"));
+    let path = t.content.join("news/articles/delegation-visit/en.md");
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "title = \"Delegates from seven countries",
+        "title = \"Corrected: delegates from seven countries",
+    );
+    std::fs::write(&path, text).unwrap();
+    bridgecast::publish::sync_content(&t.app, true)
+        .await
+        .unwrap();
+
+    // The documents table goes away (as a full disk or a lost connection would fail
+    // the write): the render fails and the page is not stored.
+    let db = format!(
+        "sqlite://{}",
+        t.app.config.data_dir.join("bridgecast.db").display()
+    );
+    let mut admin = sqlx::SqliteConnection::connect(&db).await.unwrap();
+    sqlx::query("ALTER TABLE documents RENAME TO documents_away")
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    assert!(
+        bridgecast::publish::render_feed(&t.app, "news", "en")
+            .await
+            .is_err()
+    );
+    sqlx::query("ALTER TABLE documents_away RENAME TO documents")
+        .execute(&mut admin)
+        .await
+        .unwrap();
+
+    // The next try renders the page again rather than keeping the cached old one.
+    bridgecast::publish::render_feed(&t.app, "news", "en")
+        .await
+        .unwrap();
+    assert!(
+        t.doc(page)
+            .contains("Corrected: delegates from seven countries"),
+        "archive page 1 still holds the old title"
+    );
+}
+
+#[tokio::test]
 async fn a_retraction_leaves_a_tombstone_in_atom_and_removes_the_entry() {
     let t = TestApp::demo().await;
     let path = t.content.join("news/articles/nepal-drone-delivery/en.md");
