@@ -55,7 +55,7 @@ async fn start(env: &[(&str, &str)]) -> (tempfile::TempDir, String, Daemon, reqw
 
 #[tokio::test]
 async fn serve_revalidates_then_publishes_a_dropped_file() {
-    let (dir, base, _daemon, c) = start(&[
+    let (dir, base, daemon, c) = start(&[
         ("BRIDGECAST_SCHEDULER__RESCAN_EVERY_SECS", "1"),
         ("BRIDGECAST_SCHEDULER__PUBLISH_EVERY_SECS", "1"),
         ("BRIDGECAST_JOBS__POLL_MS", "100"),
@@ -65,6 +65,13 @@ async fn serve_revalidates_then_publishes_a_dropped_file() {
         dir.path().join("data/bridgecast.db").exists(),
         "embedded database created on first run"
     );
+    // The daemon runs without transparent huge pages (see `cli::without_huge_pages`),
+    // where the kernel reports the flag (Linux 5.0 and later).
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", daemon.0.id())).unwrap_or_default();
+    if let Some(line) = status.lines().find(|l| l.starts_with("THP_enabled:")) {
+        assert_eq!(line.split_whitespace().nth(1), Some("0"), "{line}");
+    }
 
     let url = format!("{base}/feeds/news/en/atom.xml");
     let r = c.get(&url).send().await.unwrap();
