@@ -290,13 +290,7 @@ async fn feeds_carry_the_required_metadata() {
 #[tokio::test]
 async fn archives_let_a_reader_backfill_everything() {
     // Pages of 2 with a current feed of 2 over 5 entries: current (newest 2) + pages 1..2.
-    let t = TestApp::builder()
-        .config(|c| {
-            c.feeds.items = 2;
-            c.feeds.archive_page_size = 2;
-        })
-        .build()
-        .await;
+    let t = TestApp::builder().pages_of(2).build().await;
     let current = t.doc("/feeds/news/en/atom.xml");
     assert!(current.contains("rel=\"prev-archive\""));
     assert!(current.contains("/feeds/news/en/archive/2/atom.xml"));
@@ -342,13 +336,7 @@ async fn archives_let_a_reader_backfill_everything() {
 async fn an_archive_page_whose_store_failed_is_rendered_again_on_the_next_try() {
     use sqlx::Connection;
     // Pages of 2: the oldest English entry lies on archive page 1.
-    let t = TestApp::builder()
-        .config(|c| {
-            c.feeds.items = 2;
-            c.feeds.archive_page_size = 2;
-        })
-        .build()
-        .await;
+    let t = TestApp::builder().pages_of(2).build().await;
     let page = "/feeds/news/en/archive/1/atom.xml";
     assert!(t.doc(page).contains("Delegates from seven countries"));
     let path = t.content.join("news/articles/delegation-visit/en.md");

@@ -56,13 +56,7 @@ async fn archive_pages_and_tombstones_pass_the_validators() {
     if !peer_available("feeds") {
         return;
     }
-    let t = TestApp::builder()
-        .config(|c| {
-            c.feeds.items = 2;
-            c.feeds.archive_page_size = 2;
-        })
-        .build()
-        .await;
+    let t = TestApp::builder().pages_of(2).build().await;
     let path = t.content.join("news/articles/nepal-drone-delivery/en.md");
     let text = std::fs::read_to_string(&path).unwrap().replacen(
         "+++\n",

@@ -145,6 +145,14 @@ impl Builder {
         self.tweak.push(Box::new(f));
         self
     }
+    /// Current feeds and archive pages of `n` entries each: with 2, the demo's five
+    /// English entries fill the current feed and archive pages 1 and 2.
+    pub fn pages_of(self, n: usize) -> Self {
+        self.config(move |c| {
+            c.feeds.items = n;
+            c.feeds.archive_page_size = n;
+        })
+    }
 
     pub async fn build(self) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
