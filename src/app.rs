@@ -317,7 +317,10 @@ impl Cache {
         self.docs.read().expect("cache lock").get(path).cloned()
     }
 
-    pub fn put(&self, doc: Document) {
+    /// Caches `doc`; a large identity body is [adopted](crate::zero_copy::adopt) so
+    /// that it can be sent without a copy.
+    pub fn put(&self, mut doc: Document) {
+        doc.body = crate::zero_copy::adopt(std::mem::take(&mut doc.body));
         self.docs
             .write()
             .expect("cache lock")

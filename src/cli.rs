@@ -380,6 +380,7 @@ async fn orgs_export(config: Config, file: Option<&std::path::Path>) -> Result<E
 
 async fn serve(config: Config) -> Result<()> {
     without_huge_pages();
+    crate::zero_copy::raise_open_file_limit();
     let listen = config.listen.clone();
     let app = App::new(config, Arc::new(SystemClock)).await?;
     let summary = start(&app).await?;
@@ -507,6 +508,7 @@ fn serve_http(
                             return;
                         }
                     };
+                    let listener = crate::zero_copy::Listener(listener);
                     let served = axum::serve(listener, service)
                         .with_graceful_shutdown(async move {
                             let _ = stop.wait_for(|s| *s).await;

@@ -60,8 +60,9 @@ impl MakeService {
     }
 }
 
-impl<'a> tower_service::Service<axum::serve::IncomingStream<'a, tokio::net::TcpListener>>
-    for MakeService
+impl<'a, L> tower_service::Service<axum::serve::IncomingStream<'a, L>> for MakeService
+where
+    L: axum::serve::Listener<Addr = std::net::SocketAddr>,
 {
     type Response = FastPath;
     type Error = std::convert::Infallible;
@@ -71,10 +72,7 @@ impl<'a> tower_service::Service<axum::serve::IncomingStream<'a, tokio::net::TcpL
         Poll::Ready(Ok(()))
     }
 
-    fn call(
-        &mut self,
-        s: axum::serve::IncomingStream<'a, tokio::net::TcpListener>,
-    ) -> Self::Future {
+    fn call(&mut self, s: axum::serve::IncomingStream<'a, L>) -> Self::Future {
         std::future::ready(Ok(self.connection(*s.remote_addr())))
     }
 }
@@ -455,6 +453,9 @@ pub fn serve(
     }
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
     if method != Method::HEAD {
+        if enc == Encoding::Identity {
+            crate::zero_copy::prepare(&bytes);
+        }
         *resp.body_mut() = Body::from(bytes);
     }
     resp

@@ -29,3 +29,4 @@ pub mod status;
 pub mod store;
 pub mod timeline;
 pub mod websub;
+pub mod zero_copy;

@@ -102,6 +102,20 @@ impl Metrics {
                 g(c)
             );
         }
+        let zero_copy = crate::zero_copy::stats();
+        let _ = write!(
+            out,
+            "# HELP bridgecast_http_sendfile_bytes_total Body bytes sent from memory files without a copy.\n\
+             # TYPE bridgecast_http_sendfile_bytes_total counter\n\
+             bridgecast_http_sendfile_bytes_total {}\n\
+             # HELP bridgecast_http_sendfile_files Memory files holding bodies to send.\n\
+             # TYPE bridgecast_http_sendfile_files gauge\n\
+             bridgecast_http_sendfile_files {}\n\
+             # HELP bridgecast_http_sendfile_file_bytes Bytes held in those memory files.\n\
+             # TYPE bridgecast_http_sendfile_file_bytes gauge\n\
+             bridgecast_http_sendfile_file_bytes {}\n",
+            zero_copy.sent_bytes, zero_copy.files, zero_copy.file_bytes
+        );
         for (name, help, v) in extra {
             let _ = write!(
                 out,

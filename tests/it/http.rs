@@ -266,3 +266,140 @@ async fn opml_health_readiness_and_metrics() {
     assert!(m.contains("bridgecast_jobs_dead 0"));
     assert!(m.contains("bridgecast_feed_renders_total 18"), "{m}");
 }
+
+/// Sends `requests` (method, path, extra header lines) on one connection in a single
+/// write (pipelined) and splits what comes back into (head, body) pairs; a response to
+/// HEAD has no body.
+async fn pipelined(base: &str, requests: &[(&str, &str, &str)]) -> Vec<(String, Vec<u8>)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = base.trim_start_matches("http://");
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut out = String::new();
+    for (i, (method, path, extra)) in requests.iter().enumerate() {
+        let close = if i + 1 == requests.len() {
+            "Connection: close\r\n"
+        } else {
+            ""
+        };
+        out.push_str(&format!(
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}{close}\r\n"
+        ));
+    }
+    tcp.write_all(out.as_bytes()).await.unwrap();
+    let mut raw = vec![];
+    tcp.read_to_end(&mut raw).await.unwrap();
+    let mut rest = &raw[..];
+    let mut responses = vec![];
+    for (method, _, _) in requests {
+        let end = rest
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("a complete head")
+            + 4;
+        let head = String::from_utf8(rest[..end].to_vec()).unwrap();
+        let len: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length: "))
+            .expect("content-length")
+            .parse()
+            .unwrap();
+        let body_len = if *method == "HEAD" { 0 } else { len };
+        responses.push((head, rest[end..end + body_len].to_vec()));
+        rest = &rest[end + body_len..];
+    }
+    assert!(rest.is_empty(), "nothing after the last response");
+    responses
+}
+
+/// A large identity body leaves through `sendfile` from a memory file; what arrives is
+/// the cached document byte for byte: pipelined on one connection, next to HEAD and
+/// compressed answers, and again after the document is replaced.
+#[tokio::test]
+async fn large_bodies_are_sent_without_a_copy_and_arrive_unchanged() {
+    let t = TestApp::demo().await;
+    let article = |words: &str| {
+        format!(
+            "+++\nid = \"tag:gdfao.example.org,2026-09-10:harbour-forum\"\n\
+             title = \"Harbour forum\"\nsummary = \"Ports of the partner regions meet.\"\n\
+             topics = [\"education\"]\npublished_at = 2026-09-10T09:00:00+08:00\n+++\n{}\n",
+            words.repeat(1500)
+        )
+    };
+    t.write(
+        "news/articles/harbour-forum/en.md",
+        &article("Ports, universities and hospitals of the partner regions. "),
+    );
+    t.resync().await;
+    let path = "/feeds/news/en/atom.xml";
+    let doc = t.app.cache.get(path).unwrap();
+    assert!(
+        doc.body.len() >= bridgecast::zero_copy::MIN_LEN,
+        "{} bytes: {:?}",
+        doc.body.len(),
+        t.app.problems()
+    );
+    let base = serve(&t.app).await;
+
+    let before = bridgecast::zero_copy::stats().sent_bytes;
+    let answers = pipelined(
+        &base,
+        &[
+            ("GET", path, ""),
+            ("HEAD", path, ""),
+            ("GET", "/healthz", ""),
+            ("GET", path, ""),
+            ("GET", path, "Accept-Encoding: gzip\r\n"),
+        ],
+    )
+    .await;
+    for i in [0, 3] {
+        assert!(answers[i].0.starts_with("HTTP/1.1 200"), "{}", answers[i].0);
+        assert!(
+            answers[i].1 == doc.body[..],
+            "response {i} is the cached body"
+        );
+    }
+    assert!(
+        answers[1]
+            .0
+            .contains(&format!("content-length: {}", doc.body.len()))
+    );
+    assert_eq!(answers[2].1, b"ok\n");
+    let sent = bridgecast::zero_copy::stats().sent_bytes - before;
+    if cfg!(target_os = "linux") {
+        assert!(
+            sent >= 2 * doc.body.len() as u64,
+            "both bodies went through sendfile: {sent} bytes"
+        );
+    }
+    assert!(answers[4].0.contains("content-encoding: gzip"));
+    assert!(
+        answers[4].1 == doc.gzip,
+        "the compressed variant is unaffected"
+    );
+
+    // A new render replaces the document; the old bytes are never sent for it.
+    t.write(
+        "news/articles/harbour-forum/en.md",
+        &article("Delegations from Queensland and Hyogo visit the ports. "),
+    );
+    t.resync().await;
+    let new = t.app.cache.get(path).unwrap();
+    assert_ne!(new.etag, doc.etag);
+    drop(doc);
+    let answers = pipelined(
+        &base,
+        &[
+            ("GET", path, ""),
+            ("GET", path, ""),
+            ("GET", "/metrics", ""),
+        ],
+    )
+    .await;
+    for (head, body) in &answers[..2] {
+        assert!(head.contains(&format!("etag: {}", new.etag)), "{head}");
+        assert!(body[..] == new.body[..]);
+    }
+    let metrics = String::from_utf8_lossy(&answers[2].1);
+    assert!(metrics.contains("# TYPE bridgecast_http_sendfile_bytes_total counter"));
+}

@@ -295,6 +295,7 @@ pub async fn serve(app: &SharedApp) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let service = bridgecast::http::make_service(app.clone());
+    let listener = bridgecast::zero_copy::Listener(listener);
     tokio::spawn(async move { axum::serve(listener, service).await });
     format!("http://{addr}")
 }
