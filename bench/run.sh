@@ -482,6 +482,10 @@ say "4. Memory of bridgecast serve (pid $BC_PID; started to ready in $(elapsed "
 say "$(printf '  %-30s %16s %16s' "" "peak (VmHWM)" "now (VmRSS)")"
 say "$(printf '  %-30s %16s %16s' "after readiness" "$(kib_to_mib "$hwm_ready")" "$(kib_to_mib "$rss_ready")")"
 say "$(printf '  %-30s %16s %16s' "after the wrk runs" "$(kib_to_mib "$hwm_after")" "$(kib_to_mib "$rss_after")")"
+# Bodies sent with sendfile live in memory files (memfd) too: shared memory that
+# VmRSS does not count, since it is never mapped.
+memfd=$(curl -sS "$BC/metrics" | awk '/^bridgecast_http_sendfile_file_bytes / { f = $2 } /^bridgecast_http_sendfile_files / { n = $2 } END { printf "%d %d", n, f / 1024 }')
+say "  plus memory files (sendfile):  ${memfd%% *} files, $(kib_to_mib "${memfd##* }") (not in VmRSS)"
 fi
 
 if want latency; then
