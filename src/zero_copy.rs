@@ -137,8 +137,12 @@ pub fn prepare(body: &Bytes) {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(&(body.as_ptr() as usize))
             .cloned();
+        // A body that finds the budget spent stays without a file for now and tries
+        // again when next sent; one whose file could not be made stays without.
         if let Some(region) = region
             && region.len == body.len()
+            && region.file.get().is_none()
+            && FILES.load(Ordering::Relaxed) < file_budget()
         {
             region.file.get_or_init(|| sealed_file(body));
         }
