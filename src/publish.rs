@@ -630,8 +630,9 @@ pub fn render_everything(
             return Ok(0);
         }
         let ((c, l), (sel, plans)) = (feeds[f], &selections[f]);
-        let mut docs = Vec::with_capacity(3);
-        feed::render_page(site, c, l, sel, &plans[p], now, Purpose::Files, &mut docs);
+        let docs = Vec::from(
+            feed::write_page(site, c, l, sel, &plans[p], now, Purpose::Files).map(Draft::finish),
+        );
         let n = docs.len();
         sink(docs).inspect_err(|_| failed.store(true, Ordering::Relaxed))?;
         Ok(n)

@@ -414,25 +414,6 @@ impl PagePlan {
     }
 }
 
-/// Renders one planned page in all three formats.
-#[allow(clippy::too_many_arguments)]
-pub fn render_page(
-    site: Site<'_>,
-    channel: &Channel,
-    locale: &str,
-    sel: &Selection<'_>,
-    plan: &PagePlan,
-    now: DateTime<Utc>,
-    purpose: Purpose,
-    out: &mut Vec<Document>,
-) {
-    out.extend(
-        write_page(site, channel, locale, sel, plan, now, purpose)
-            .into_iter()
-            .map(Draft::finish),
-    );
-}
-
 /// Writes one planned page in all three formats, leaving the hashing and compression
 /// (most of the work) to [`Draft::finish`], on whatever thread the caller picks.
 #[allow(clippy::too_many_arguments)]
@@ -493,7 +474,7 @@ pub fn render_channel_locale(
     let plans = plan(site, sel, now);
     let mut docs = Vec::with_capacity(3 * plans.len());
     for p in &plans {
-        render_page(site, channel, locale, sel, p, now, purpose, &mut docs);
+        docs.extend(write_page(site, channel, locale, sel, p, now, purpose).map(Draft::finish));
     }
     docs
 }
